@@ -1,0 +1,156 @@
+import type { ConnectionProtocol } from './strategies/strategy';
+
+/**
+ * One live proxied connection, as `proxy.connections()` reports it.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@switchboard/proxy';
+ * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+ * for (const c of proxy.connections()) {
+ *   console.log(`${c.client.address}:${c.client.port} -> ${c.backend.id} (${c.protocol}) ${c.bytesIn}/${c.bytesOut}`);
+ * }
+ * ```
+ */
+export interface ConnectionRecord {
+  /** Process-unique, increasing id. */
+  readonly id: number;
+  /** The client's source address and port. */
+  readonly client: { readonly address: string; readonly port: number };
+  /** The backend the connection was placed on. */
+  readonly backend: { readonly id: string };
+  /** `websocket` after an upgrade, `http` while a request is in flight. */
+  readonly protocol: ConnectionProtocol;
+  /** When the entry was made (ms since the epoch). */
+  readonly openedAt: number;
+  /** Bytes received from the client and sent on to the backend. */
+  readonly bytesIn: number;
+  /** Bytes received from the backend and sent on to the client. */
+  readonly bytesOut: number;
+}
+
+/**
+ * The mutable entry the proxy keeps; `snapshot()` hands out frozen copies.
+ * @internal
+ */
+export interface ConnectionEntry {
+  readonly id: number;
+  readonly key: string;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  readonly backendId: string;
+  protocol: ConnectionProtocol;
+  readonly openedAt: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/**
+ * Formats a client address as the table key: `ip:port`, IPv6 in brackets.
+ *
+ * @example
+ * ```ts
+ * import { clientKey } from '@switchboard/proxy';
+ * clientKey('::1', 5000); // '[::1]:5000'
+ * ```
+ */
+export function clientKey(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * Client source `ip:port` -> connection entry, with per-backend counts.
+ *
+ * @remarks
+ * Every live proxied connection has exactly one entry, added when a backend is
+ * chosen (so least-connections sees handshakes in progress) and removed once by
+ * the connection's teardown. Counts are kept incrementally so strategies read
+ * them in O(1). A second entry for a key still in use (an HTTP request arriving
+ * on a socket whose previous entry has not been removed yet) is stored under
+ * `ip:port#id`, so no entry ever overwrites another.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionTable } from '@switchboard/proxy';
+ * const table = new ConnectionTable();
+ * const entry = table.add('127.0.0.1', 50000, 'a', 'websocket');
+ * table.countFor('a'); // 1
+ * table.remove(entry);
+ * table.size; // 0
+ * ```
+ */
+export class ConnectionTable {
+  readonly #entries = new Map<string, ConnectionEntry>();
+  readonly #counts = new Map<string, number>();
+  #nextId = 1;
+
+  /** Number of live entries. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Adds an entry and returns it; the caller must `remove()` it exactly once. */
+  add(clientAddress: string, clientPort: number, backendId: string, protocol: ConnectionProtocol): ConnectionEntry {
+    const id = this.#nextId++;
+    let key = clientKey(clientAddress, clientPort);
+    if (this.#entries.has(key)) key = `${key}#${id}`;
+    const entry: ConnectionEntry = {
+      id,
+      key,
+      clientAddress,
+      clientPort,
+      backendId,
+      protocol,
+      openedAt: Date.now(),
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    this.#entries.set(key, entry);
+    this.#counts.set(backendId, (this.#counts.get(backendId) ?? 0) + 1);
+    return entry;
+  }
+
+  /** Removes the entry; returns false (and changes nothing) if it was already removed. */
+  remove(entry: ConnectionEntry): boolean {
+    if (this.#entries.get(entry.key) !== entry) return false;
+    this.#entries.delete(entry.key);
+    const left = (this.#counts.get(entry.backendId) ?? 1) - 1;
+    if (left === 0) this.#counts.delete(entry.backendId);
+    else this.#counts.set(entry.backendId, left);
+    return true;
+  }
+
+  /** Live connections on one backend. */
+  countFor(backendId: string): number {
+    return this.#counts.get(backendId) ?? 0;
+  }
+
+  /** The entry for a client `ip:port`, if any. */
+  get(clientAddress: string, clientPort: number): ConnectionEntry | undefined {
+    return this.#entries.get(clientKey(clientAddress, clientPort));
+  }
+
+  /** Every live entry (live objects; internal use). */
+  entries(): IterableIterator<ConnectionEntry> {
+    return this.#entries.values();
+  }
+
+  /** Frozen copies of every entry, for `proxy.connections()`. */
+  snapshot(): ConnectionRecord[] {
+    const out: ConnectionRecord[] = [];
+    for (const e of this.#entries.values()) {
+      out.push(
+        Object.freeze({
+          id: e.id,
+          client: Object.freeze({ address: e.clientAddress, port: e.clientPort }),
+          backend: Object.freeze({ id: e.backendId }),
+          protocol: e.protocol,
+          openedAt: e.openedAt,
+          bytesIn: e.bytesIn,
+          bytesOut: e.bytesOut,
+        }),
+      );
+    }
+    return out;
+  }
+}

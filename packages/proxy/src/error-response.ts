@@ -1,0 +1,56 @@
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { SwitchboardError } from './errors';
+
+/**
+ * Generic bodies for answers the proxy makes itself. They name no backend,
+ * address, port or id: the detail goes to the `error` event instead.
+ */
+function bodyFor(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
+}
+
+/** Headers every proxy-made error answer carries. @internal */
+export function errorHeaders(err: SwitchboardError, retryAfter: number, server: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+  };
+  if (err.status === 503) headers['Retry-After'] = String(retryAfter);
+  if (err.code === 'ERR_UNSUPPORTED_WS_VERSION') headers['Sec-WebSocket-Version'] = '13';
+  if (server !== undefined) headers['Server'] = server;
+  return headers;
+}
+
+/**
+ * Answers an HTTP request with the error's status and a generic body, or
+ * destroys the response when headers were already sent (the client then sees
+ * a truncated response, which is the honest signal).
+ * @internal
+ */
+export function sendHttpError(res: ServerResponse, err: SwitchboardError, retryAfter: number, server: string | undefined): void {
+  if (res.headersSent || err.status === 0 || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = bodyFor(err.status);
+  res.writeHead(err.status, { ...errorHeaders(err, retryAfter, server), 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * Writes an HTTP error answer on a raw socket (an upgrade the proxy refuses)
+ * and destroys the socket once it is flushed.
+ * @internal
+ */
+export function sendRawError(socket: Duplex, err: SwitchboardError, retryAfter: number, server: string | undefined): void {
+  if (err.status === 0 || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = bodyFor(err.status);
+  let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nConnection: close\r\n`;
+  for (const [name, value] of Object.entries(errorHeaders(err, retryAfter, server))) head += `${name}: ${value}\r\n`;
+  head += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  socket.end(head, () => socket.destroy());
+}

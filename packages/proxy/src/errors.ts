@@ -1,0 +1,312 @@
+/**
+ * Error classes. Match on `code`, never on `message` or `instanceof` alone:
+ * two installed copies of the library recognise each other's errors through
+ * {@link isSwitchboardError}.
+ */
+
+const kSwitchboardError = Symbol.for('switchboard.error');
+
+/**
+ * Every stable error code Switchboard produces.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorCode } from '@switchboard/proxy';
+ * const code: ErrorCode = 'ERR_NO_BACKEND';
+ * ```
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_NO_BACKEND'
+  | 'ERR_BACKEND_CONNECT'
+  | 'ERR_BACKEND_TIMEOUT'
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  | 'ERR_BACKEND_RESET'
+  | 'ERR_BACKEND_PROTOCOL'
+  | 'ERR_CLIENT_RESET'
+  | 'ERR_CLIENT_ABORTED'
+  | 'ERR_BAD_HANDSHAKE'
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_UNSUPPORTED_WS_VERSION'
+  | 'ERR_PROXY_CLOSING';
+
+/**
+ * How each code is shown to the client: an HTTP status before a WebSocket is
+ * established (or for plain HTTP), a close code once it is.
+ *
+ * @remarks
+ * One table instead of an if/else chain per call site. A `status` of 0 means
+ * the client is gone or at fault and gets no response; a `closeCode` of 0
+ * means the socket is simply destroyed.
+ *
+ * @example
+ * ```ts
+ * import { ERROR_REPLIES } from '@switchboard/proxy';
+ * console.log(ERROR_REPLIES.ERR_NO_BACKEND.status); // 503
+ * ```
+ */
+export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number; readonly closeCode: number }>> = {
+  ERR_INVALID_OPTION: { status: 0, closeCode: 0 },
+  ERR_NO_BACKEND: { status: 503, closeCode: 1013 },
+  ERR_BACKEND_CONNECT: { status: 502, closeCode: 1014 },
+  ERR_BACKEND_TIMEOUT: { status: 504, closeCode: 1014 },
+  ERR_HANDSHAKE_TIMEOUT: { status: 504, closeCode: 1014 },
+  ERR_BACKEND_RESET: { status: 502, closeCode: 1011 },
+  ERR_BACKEND_PROTOCOL: { status: 502, closeCode: 1014 },
+  ERR_CLIENT_RESET: { status: 0, closeCode: 0 },
+  ERR_CLIENT_ABORTED: { status: 0, closeCode: 0 },
+  ERR_BAD_HANDSHAKE: { status: 400, closeCode: 1002 },
+  ERR_BAD_REQUEST: { status: 400, closeCode: 1002 },
+  ERR_UNSUPPORTED_WS_VERSION: { status: 426, closeCode: 1002 },
+  ERR_PROXY_CLOSING: { status: 503, closeCode: 1001 },
+};
+
+/**
+ * Context carried by a connection-level error. Never sent to clients.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorContext } from '@switchboard/proxy';
+ * const ctx: ErrorContext = { backendId: 'a', clientAddress: '127.0.0.1:50000' };
+ * ```
+ */
+export interface ErrorContext {
+  /** The backend involved, when one was chosen. */
+  readonly backendId?: string;
+  /** The client's `ip:port`. */
+  readonly clientAddress?: string;
+  /** The connection table id of the connection, when it had an entry. */
+  readonly connectionId?: number;
+}
+
+/**
+ * Base class of every Switchboard error.
+ *
+ * @example
+ * ```ts
+ * import { createProxy, isSwitchboardError } from '@switchboard/proxy';
+ * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+ * proxy.on('error', (err) => {
+ *   if (isSwitchboardError(err)) console.log(err.code, err.backendId);
+ * });
+ * ```
+ */
+export abstract class SwitchboardError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly backendId: string | undefined;
+  readonly clientAddress: string | undefined;
+  readonly connectionId: number | undefined;
+
+  constructor(message: string, options: { cause?: unknown } & ErrorContext = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.backendId = options.backendId;
+    this.clientAddress = options.clientAddress;
+    this.connectionId = options.connectionId;
+    Object.defineProperty(this, kSwitchboardError, { value: true });
+  }
+
+  /** HTTP status the client gets for this error before a WebSocket is established (0: none). */
+  get status(): number {
+    return ERROR_REPLIES[this.code].status;
+  }
+
+  /** WebSocket close code the client gets once the WebSocket is established (0: none). */
+  get closeCode(): number {
+    return ERROR_REPLIES[this.code].closeCode;
+  }
+}
+
+/**
+ * True for any Switchboard error, even from another installed copy.
+ *
+ * @example
+ * ```ts
+ * import { isSwitchboardError } from '@switchboard/proxy';
+ * try { JSON.parse('x'); } catch (err) { console.log(isSwitchboardError(err)); } // false
+ * ```
+ */
+export function isSwitchboardError(value: unknown): value is SwitchboardError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kSwitchboardError] === true;
+}
+
+/**
+ * A `createProxy()` option (or a runtime call's argument) is invalid. Thrown synchronously.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@switchboard/proxy';
+ * try { createProxy({ backends: [] }); } catch (err) { console.log((err as { code: string }).code); } // ERR_INVALID_OPTION
+ * ```
+ */
+export class InvalidOptionError extends SwitchboardError {
+  readonly code = 'ERR_INVALID_OPTION' as const;
+  override readonly name = 'InvalidOptionError';
+}
+
+/**
+ * No backend can take the connection (all down, draining or full). Client gets 503 with `Retry-After`.
+ *
+ * @example
+ * ```ts
+ * import { NoBackendError } from '@switchboard/proxy';
+ * console.log(new NoBackendError('none').status); // 503
+ * ```
+ */
+export class NoBackendError extends SwitchboardError {
+  readonly code = 'ERR_NO_BACKEND' as const;
+  override readonly name = 'NoBackendError';
+}
+
+/**
+ * The backend refused or failed the connection. Client gets 502.
+ *
+ * @example
+ * ```ts
+ * import { BackendConnectError } from '@switchboard/proxy';
+ * console.log(new BackendConnectError('refused').status); // 502
+ * ```
+ */
+export class BackendConnectError extends SwitchboardError {
+  readonly code = 'ERR_BACKEND_CONNECT' as const;
+  override readonly name = 'BackendConnectError';
+}
+
+/**
+ * The backend did not connect or answer in time. Client gets 504.
+ *
+ * @example
+ * ```ts
+ * import { BackendTimeoutError } from '@switchboard/proxy';
+ * console.log(new BackendTimeoutError('slow').status); // 504
+ * ```
+ */
+export class BackendTimeoutError extends SwitchboardError {
+  readonly code = 'ERR_BACKEND_TIMEOUT' as const;
+  override readonly name = 'BackendTimeoutError';
+}
+
+/**
+ * The backend accepted the connection but did not answer the WebSocket handshake in time. Client gets 504.
+ *
+ * @example
+ * ```ts
+ * import { HandshakeTimeoutError } from '@switchboard/proxy';
+ * console.log(new HandshakeTimeoutError('no 101').status); // 504
+ * ```
+ */
+export class HandshakeTimeoutError extends SwitchboardError {
+  readonly code = 'ERR_HANDSHAKE_TIMEOUT' as const;
+  override readonly name = 'HandshakeTimeoutError';
+}
+
+/**
+ * The backend closed or reset the connection unexpectedly. 502 before the upgrade; the WebSocket is ended after it.
+ *
+ * @example
+ * ```ts
+ * import { BackendResetError } from '@switchboard/proxy';
+ * console.log(new BackendResetError('reset').closeCode); // 1011
+ * ```
+ */
+export class BackendResetError extends SwitchboardError {
+  readonly code = 'ERR_BACKEND_RESET' as const;
+  override readonly name = 'BackendResetError';
+}
+
+/**
+ * The backend answered with something that is not valid HTTP. Client gets 502.
+ *
+ * @example
+ * ```ts
+ * import { BackendProtocolError } from '@switchboard/proxy';
+ * console.log(new BackendProtocolError('garbage').status); // 502
+ * ```
+ */
+export class BackendProtocolError extends SwitchboardError {
+  readonly code = 'ERR_BACKEND_PROTOCOL' as const;
+  override readonly name = 'BackendProtocolError';
+}
+
+/**
+ * The client's socket failed (reset, broken pipe). Nothing is sent to it.
+ *
+ * @example
+ * ```ts
+ * import { ClientResetError } from '@switchboard/proxy';
+ * console.log(new ClientResetError('ECONNRESET').code); // ERR_CLIENT_RESET
+ * ```
+ */
+export class ClientResetError extends SwitchboardError {
+  readonly code = 'ERR_CLIENT_RESET' as const;
+  override readonly name = 'ClientResetError';
+}
+
+/**
+ * The client went away before its request completed; the backend request is aborted.
+ *
+ * @example
+ * ```ts
+ * import { ClientAbortedError } from '@switchboard/proxy';
+ * console.log(new ClientAbortedError('gone').code); // ERR_CLIENT_ABORTED
+ * ```
+ */
+export class ClientAbortedError extends SwitchboardError {
+  readonly code = 'ERR_CLIENT_ABORTED' as const;
+  override readonly name = 'ClientAbortedError';
+}
+
+/**
+ * The client's WebSocket handshake is invalid. Client gets 400.
+ *
+ * @example
+ * ```ts
+ * import { BadHandshakeError } from '@switchboard/proxy';
+ * console.log(new BadHandshakeError('no key').status); // 400
+ * ```
+ */
+export class BadHandshakeError extends SwitchboardError {
+  readonly code = 'ERR_BAD_HANDSHAKE' as const;
+  override readonly name = 'BadHandshakeError';
+}
+
+/**
+ * The client's HTTP request cannot be forwarded (e.g. an absolute-form or `*` request target). Client gets 400.
+ *
+ * @example
+ * ```ts
+ * import { BadRequestError } from '@switchboard/proxy';
+ * console.log(new BadRequestError('target').status); // 400
+ * ```
+ */
+export class BadRequestError extends SwitchboardError {
+  readonly code = 'ERR_BAD_REQUEST' as const;
+  override readonly name = 'BadRequestError';
+}
+
+/**
+ * The client asked for a WebSocket version other than 13. Client gets 426 with `Sec-WebSocket-Version: 13`.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedWebSocketVersionError } from '@switchboard/proxy';
+ * console.log(new UnsupportedWebSocketVersionError('v8').status); // 426
+ * ```
+ */
+export class UnsupportedWebSocketVersionError extends SwitchboardError {
+  readonly code = 'ERR_UNSUPPORTED_WS_VERSION' as const;
+  override readonly name = 'UnsupportedWebSocketVersionError';
+}
+
+/**
+ * The proxy is shutting down and takes no new connections. Client gets 503 (1001 for live WebSockets).
+ *
+ * @example
+ * ```ts
+ * import { ProxyClosingError } from '@switchboard/proxy';
+ * console.log(new ProxyClosingError('closing').status); // 503
+ * ```
+ */
+export class ProxyClosingError extends SwitchboardError {
+  readonly code = 'ERR_PROXY_CLOSING' as const;
+  override readonly name = 'ProxyClosingError';
+}

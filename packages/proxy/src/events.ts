@@ -1,0 +1,29 @@
+import type { ConnectionRecord } from './connection-table';
+import type { SwitchboardError } from './errors';
+
+/**
+ * Event name -> listener arguments, for `proxy.on(...)`.
+ *
+ * @remarks
+ * `error` reports a failed connection with its context; it never means the
+ * proxy stopped. Unlike a plain EventEmitter, the proxy does not throw when no
+ * `error` listener is attached: the failure is then only logged under
+ * `NODE_DEBUG=switchboard`.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@switchboard/proxy';
+ * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+ * proxy.on('connectionOpen', (c) => console.log(`${c.protocol} ${c.client.address} -> ${c.backend.id}`));
+ * proxy.on('connectionClose', (c, reason) => console.log(c.id, c.bytesIn, c.bytesOut, reason?.code));
+ * proxy.on('error', (err) => console.error(err.code, err.backendId, err.message));
+ * ```
+ */
+export interface ProxyEvents {
+  /** A connection got a backend and a table entry. */
+  connectionOpen: [connection: ConnectionRecord];
+  /** A connection's table entry was removed; `reason` is set when it ended by an error. */
+  connectionClose: [connection: ConnectionRecord, reason: SwitchboardError | undefined];
+  /** A connection failed. The proxy keeps serving. */
+  error: [error: SwitchboardError];
+}

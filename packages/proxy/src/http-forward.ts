@@ -1,0 +1,222 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import type { Backend } from './backend-pool';
+import type { ConnectionEntry } from './connection-table';
+import type { LiveConnection, ProxyContext } from './context';
+import { sendHttpError } from './error-response';
+import {
+  BackendConnectError,
+  BackendProtocolError,
+  BackendResetError,
+  BackendTimeoutError,
+  BadRequestError,
+  ClientAbortedError,
+  NoBackendError,
+  ProxyClosingError,
+  type SwitchboardError,
+} from './errors';
+import { filterResponseHeaders, flattenHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
+import type { PickContext } from './strategies/strategy';
+
+type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
+
+function mapUndiciError(err: Error & { code?: string }, ctx: ErrorCtx): SwitchboardError {
+  const code = err.code ?? '';
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new BackendTimeoutError('backend did not accept the connection in time', { cause: err, ...ctx });
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new BackendTimeoutError('backend did not send response headers in time', { cause: err, ...ctx });
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new BackendTimeoutError('backend paused the response body for too long', { cause: err, ...ctx });
+    case 'UND_ERR_SOCKET':
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new BackendResetError(`backend closed the connection (${code})`, { cause: err, ...ctx });
+    default:
+      if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+        return new BackendProtocolError(`backend sent an invalid response (${code})`, { cause: err, ...ctx });
+      }
+      return new BackendConnectError(`backend request failed (${code || err.message})`, { cause: err, ...ctx });
+  }
+}
+
+/**
+ * A keep-alive undici Pool per backend.
+ * @internal
+ */
+export class BackendDispatchers {
+  readonly #pools = new Map<string, Pool>();
+  readonly #ctx: ProxyContext;
+
+  constructor(ctx: ProxyContext) {
+    this.#ctx = ctx;
+  }
+
+  get(backend: Backend): Pool {
+    let pool = this.#pools.get(backend.id);
+    if (pool === undefined) {
+      const { options } = this.#ctx;
+      pool = new Pool(backend.target.origin.replace(/^ws/, 'http'), {
+        connect: { timeout: options.connectTimeout },
+        headersTimeout: options.headersTimeout,
+        bodyTimeout: options.bodyTimeout,
+      });
+      this.#pools.set(backend.id, pool);
+    }
+    return pool;
+  }
+
+  /** Closes every pool: graceful waits for queued requests, otherwise destroys them. */
+  async close(graceful: boolean): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => (graceful ? p.close() : p.destroy()).catch(() => undefined)));
+  }
+}
+
+/**
+ * One HTTP request in flight through the proxy.
+ * @internal
+ */
+class HttpExchange implements LiveConnection {
+  readonly protocol = 'http' as const;
+  readonly #ctx: ProxyContext;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #backend: Backend;
+  readonly #entry: ConnectionEntry;
+  readonly #pick: PickContext;
+  readonly #abort = new AbortController();
+  #body: Readable | undefined;
+  #done = false;
+
+  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: { backend: Backend; entry: ConnectionEntry; pick: PickContext }) {
+    this.#ctx = ctx;
+    this.#req = req;
+    this.#res = res;
+    this.#backend = opened.backend;
+    this.#entry = opened.entry;
+    this.#pick = opened.pick;
+    ctx.live.add(this);
+    res.on('close', this.#resOnClose);
+    const { options } = ctx;
+    const proto = (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    const headers = forwardRequestHeaders(req.rawHeaders, {
+      clientAddress: this.#entry.clientAddress,
+      proto,
+      xForwarded: options.xForwarded,
+      forwarded: options.forwarded,
+      upgrade: false,
+    });
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    dispatchers
+      .get(this.#backend)
+      .request({
+        path: req.url ?? '/',
+        method: req.method ?? 'GET',
+        headers,
+        body: hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null,
+        signal: this.#abort.signal,
+      })
+      .then(this.#onResponse, this.#onRequestError);
+  }
+
+  #errorContext(): ErrorCtx {
+    return { backendId: this.#backend.id, clientAddress: this.#entry.key, connectionId: this.#entry.id };
+  }
+
+  /** The request body as an async iterable that counts bytes and keeps undici's pull-based backpressure. */
+  async *#countedBody(): AsyncGenerator<Buffer> {
+    for await (const chunk of this.#req as AsyncIterable<Buffer>) {
+      this.#entry.bytesIn += chunk.length;
+      yield chunk;
+    }
+  }
+
+  readonly #onResponse = (response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable; trailers: Record<string, string | string[] | undefined> }): void => {
+    const res = this.#res;
+    const body = response.body;
+    this.#body = body;
+    if (this.#done) {
+      body.destroy();
+      return;
+    }
+    const { options, responsePolicy } = this.#ctx;
+    const proto = (this.#req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    const extra = options.strategy.responseHeaders?.(this.#backend, this.#pick);
+    const headers = filterResponseHeaders(flattenHeaders(response.headers), responsePolicy, publicOriginOf(this.#req.headers.host, proto), false, extra);
+    res.writeHead(response.statusCode, headers);
+    body.on('data', (chunk: Buffer) => {
+      this.#entry.bytesOut += chunk.length;
+      if (!res.write(chunk)) body.pause();
+    });
+    res.on('drain', () => body.resume());
+    body.on('end', () => {
+      const trailers = response.trailers;
+      const names = Object.keys(trailers);
+      if (names.length > 0) res.addTrailers(flattenTrailers(trailers));
+      res.end();
+    });
+    body.on('error', (err: Error & { code?: string }) => {
+      this.teardown(this.#abort.signal.aborted ? undefined : mapUndiciError(err, this.#errorContext()));
+    });
+  };
+
+  readonly #onRequestError = (err: Error & { code?: string }): void => {
+    if (this.#done) return;
+    if (this.#abort.signal.aborted) return;
+    this.teardown(mapUndiciError(err, this.#errorContext()));
+  };
+
+  readonly #resOnClose = (): void => {
+    if (this.#res.writableFinished) this.#finish(undefined);
+    else this.teardown(new ClientAbortedError('client went away before the response completed', this.#errorContext()));
+  };
+
+  teardown(reason: SwitchboardError | undefined): void {
+    if (this.#done) return;
+    this.#abort.abort();
+    this.#body?.destroy();
+    if (reason !== undefined) sendHttpError(this.#res, reason, this.#ctx.options.retryAfter, this.#ctx.options.server);
+    else this.#res.destroy();
+    this.#finish(reason);
+  }
+
+  #finish(reason: SwitchboardError | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#ctx.live.delete(this);
+    this.#ctx.finish(this.#backend, this.#entry, reason);
+  }
+}
+
+function flattenTrailers(trailers: Record<string, string | string[] | undefined>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [name, value] of Object.entries(trailers)) {
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push([name, value]);
+    else for (const v of value) out.push([name, v]);
+  }
+  return out;
+}
+
+/**
+ * Handles one HTTP request: pick, forward through undici, stream the answer back. Never throws.
+ * @internal
+ */
+export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse): void {
+  const { options } = ctx;
+  const clientAddress = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
+  const reject = (err: SwitchboardError): void => {
+    ctx.reportError(err);
+    sendHttpError(res, err, options.retryAfter, options.server);
+  };
+  if (ctx.isClosing()) return reject(new ProxyClosingError('proxy is closing', { clientAddress }));
+  if (req.url === undefined || !req.url.startsWith('/')) return reject(new BadRequestError('request target must be a path', { clientAddress }));
+  const opened = ctx.open(req, 'http');
+  if (opened === undefined) return reject(new NoBackendError('no backend available', { clientAddress }));
+  new HttpExchange(ctx, dispatchers, req, res, opened);
+}

@@ -1,0 +1,29 @@
+export { createProxy, Proxy } from './create-proxy';
+export type { ProxyEvents } from './events';
+export { DEFAULT_HIDDEN_HEADERS } from './options';
+export type { BackendSpec, HideHeadersOption, ProxyOptions } from './options';
+export type { BackendSnapshot } from './backend-pool';
+export { ConnectionTable, clientKey } from './connection-table';
+export type { ConnectionRecord } from './connection-table';
+export {
+  ERROR_REPLIES,
+  BackendConnectError,
+  BackendProtocolError,
+  BackendResetError,
+  BackendTimeoutError,
+  BadHandshakeError,
+  BadRequestError,
+  ClientAbortedError,
+  ClientResetError,
+  HandshakeTimeoutError,
+  InvalidOptionError,
+  NoBackendError,
+  ProxyClosingError,
+  SwitchboardError,
+  UnsupportedWebSocketVersionError,
+  isSwitchboardError,
+} from './errors';
+export type { ErrorCode, ErrorContext } from './errors';
+export type { BackendState, BackendView, ConnectionProtocol, PickContext, Strategy } from './strategies/strategy';
+export type { StrategyName } from './strategies/registry';
+export { RoundRobinStrategy } from './strategies/round-robin';

@@ -1,0 +1,296 @@
+import { InvalidOptionError } from './errors';
+import { createNamedStrategy, isStrategyName, strategyNames, type StrategyName } from './strategies/registry';
+import type { Strategy } from './strategies/strategy';
+
+/**
+ * One backend node, in full form.
+ *
+ * @example
+ * ```ts
+ * import type { BackendSpec } from '@switchboard/proxy';
+ * const spec: BackendSpec = { url: 'http://127.0.0.1:9002', id: 'b', weight: 2 };
+ * ```
+ */
+export interface BackendSpec {
+  /** Base URL: `http:`/`ws:` or `https:`/`wss:`, host and port. Its path is ignored. */
+  readonly url: string;
+  /**
+   * Stable id used by strategies, events and the connection table.
+   * @defaultValue the URL's `host`, e.g. `127.0.0.1:9001`
+   * @remarks Hash tables are built from ids, so give ids that do not change when a node moves address.
+   */
+  readonly id?: string;
+  /**
+   * Relative weight, a positive integer.
+   * @defaultValue 1
+   */
+  readonly weight?: number;
+  /**
+   * Most live connections this backend takes; a full backend is skipped.
+   * @defaultValue `Infinity`
+   */
+  readonly maxConnections?: number;
+}
+
+/**
+ * Which backend response headers are removed before the response reaches the client.
+ *
+ * @remarks
+ * An array replaces the default list ({@link DEFAULT_HIDDEN_HEADERS}); an object
+ * edits it. A name ending in `*` is a prefix (`x-backend*`). Case-insensitive.
+ *
+ * @example
+ * ```ts
+ * import type { HideHeadersOption } from '@switchboard/proxy';
+ * const keepVia: HideHeadersOption = { add: ['x-served-by'], remove: ['via'] };
+ * ```
+ */
+export type HideHeadersOption = readonly string[] | { readonly add?: readonly string[]; readonly remove?: readonly string[] };
+
+/**
+ * Options of {@link createProxy}. Durations are in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { createProxy, type ProxyOptions } from '@switchboard/proxy';
+ * const options: ProxyOptions = {
+ *   backends: ['http://127.0.0.1:9001', { url: 'http://127.0.0.1:9002', id: 'b', weight: 2 }],
+ *   strategy: 'round-robin',
+ *   connectTimeout: 2000,
+ * };
+ * const proxy = createProxy(options);
+ * ```
+ */
+export interface ProxyOptions {
+  /** The backend pool: URLs or {@link BackendSpec}s. At least one. */
+  readonly backends: readonly (string | BackendSpec)[];
+  /**
+   * A built-in strategy name or a {@link Strategy} object.
+   * @defaultValue `'round-robin'`
+   */
+  readonly strategy?: StrategyName | Strategy;
+  /**
+   * Time for the TCP (and TLS) connection to a backend, in ms.
+   * @defaultValue 5000
+   */
+  readonly connectTimeout?: number;
+  /**
+   * Time for a backend to answer a WebSocket upgrade once connected, in ms.
+   * @defaultValue 10000
+   */
+  readonly handshakeTimeout?: number;
+  /**
+   * Time for a backend to send HTTP response headers, in ms.
+   * @defaultValue 60000
+   */
+  readonly headersTimeout?: number;
+  /**
+   * Longest pause between two chunks of an HTTP response body, in ms; 0 disables it.
+   * @defaultValue 300000
+   * @remarks Long polls and server-sent events need a large value or 0.
+   */
+  readonly bodyTimeout?: number;
+  /**
+   * How long `close()` waits for in-flight requests before destroying them, in ms.
+   * @defaultValue 10000
+   */
+  readonly closeTimeout?: number;
+  /**
+   * After one side of a spliced connection ends, how long the other may stay open, in ms.
+   * @defaultValue 5000
+   * @remarks A peer that never answers a FIN would otherwise hold its socket forever.
+   */
+  readonly halfCloseTimeout?: number;
+  /**
+   * Set `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` toward backends.
+   * @defaultValue true
+   */
+  readonly xForwarded?: boolean;
+  /**
+   * Also set the RFC 7239 `Forwarded` header.
+   * @defaultValue false
+   */
+  readonly forwarded?: boolean;
+  /**
+   * Backend response headers to remove.
+   * @defaultValue {@link DEFAULT_HIDDEN_HEADERS}
+   */
+  readonly hideHeaders?: HideHeadersOption;
+  /**
+   * The proxy's own `Server` header on every response, or none.
+   * @defaultValue undefined (no `Server` header)
+   */
+  readonly server?: string;
+  /**
+   * Rewrite absolute `Location`/`Content-Location` headers that point at a backend to the proxy's public host.
+   * @defaultValue true
+   */
+  readonly rewriteLocation?: boolean;
+  /**
+   * `Retry-After` seconds on 503 answers.
+   * @defaultValue 1
+   */
+  readonly retryAfter?: number;
+}
+
+/**
+ * Backend response headers hidden by default: they reveal backend software or topology.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_HIDDEN_HEADERS } from '@switchboard/proxy';
+ * console.log(DEFAULT_HIDDEN_HEADERS.includes('x-powered-by')); // true
+ * ```
+ */
+export const DEFAULT_HIDDEN_HEADERS: readonly string[] = Object.freeze([
+  'server',
+  'x-powered-by',
+  'x-aspnet-version',
+  'x-aspnetmvc-version',
+  'x-runtime',
+  'via',
+  'x-backend*',
+]);
+
+/** @internal */
+export const DEFAULTS = Object.freeze({
+  connectTimeout: 5000,
+  handshakeTimeout: 10_000,
+  headersTimeout: 60_000,
+  bodyTimeout: 300_000,
+  closeTimeout: 10_000,
+  halfCloseTimeout: 5000,
+  retryAfter: 1,
+});
+
+/** @internal */
+export interface ResolvedBackendSpec {
+  readonly id: string;
+  readonly url: URL;
+  readonly weight: number;
+  readonly maxConnections: number;
+}
+
+/** @internal */
+export interface ResolvedOptions {
+  readonly backends: readonly ResolvedBackendSpec[];
+  readonly strategy: Strategy;
+  readonly connectTimeout: number;
+  readonly handshakeTimeout: number;
+  readonly headersTimeout: number;
+  readonly bodyTimeout: number;
+  readonly closeTimeout: number;
+  readonly halfCloseTimeout: number;
+  readonly xForwarded: boolean;
+  readonly forwarded: boolean;
+  readonly hiddenHeaders: readonly string[];
+  readonly server: string | undefined;
+  readonly rewriteLocation: boolean;
+  readonly retryAfter: number;
+}
+
+const BACKEND_PROTOCOLS = new Set(['http:', 'https:', 'ws:', 'wss:']);
+
+function fail(message: string): never {
+  throw new InvalidOptionError(message);
+}
+
+function duration(name: string, value: unknown, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    fail(`options.${name} must be a ${allowZero ? 'non-negative' : 'positive'} finite number of milliseconds, got ${String(value)}`);
+  }
+  return value;
+}
+
+function bool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(`options.${name} must be a boolean, got ${typeof value}`);
+  return value;
+}
+
+/** @internal */
+export function resolveBackend(spec: unknown, where: string): ResolvedBackendSpec {
+  const full = typeof spec === 'string' ? { url: spec } : spec;
+  if (typeof full !== 'object' || full === null) fail(`${where} must be a URL string or { url, id?, weight? }`);
+  const { url, id, weight, maxConnections } = full as Record<string, unknown>;
+  if (typeof url !== 'string') fail(`${where}.url must be a string`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail(`${where}.url is not a valid URL: ${url}`);
+  }
+  if (!BACKEND_PROTOCOLS.has(parsed.protocol)) fail(`${where}.url must use http:, https:, ws: or wss:, got ${parsed.protocol}`);
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0)) fail(`${where}.id must be a non-empty string`);
+  if (weight !== undefined && (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1)) {
+    fail(`${where}.weight must be a positive integer, got ${String(weight)}`);
+  }
+  if (maxConnections !== undefined && (typeof maxConnections !== 'number' || !(maxConnections >= 1) || (Number.isFinite(maxConnections) && !Number.isInteger(maxConnections)))) {
+    fail(`${where}.maxConnections must be a positive integer or Infinity, got ${String(maxConnections)}`);
+  }
+  return Object.freeze({
+    id: (id as string | undefined) ?? parsed.host,
+    url: parsed,
+    weight: (weight as number | undefined) ?? 1,
+    maxConnections: (maxConnections as number | undefined) ?? Infinity,
+  });
+}
+
+function resolveHidden(value: unknown): readonly string[] {
+  if (value === undefined) return DEFAULT_HIDDEN_HEADERS;
+  const names = (list: unknown, where: string): string[] => {
+    if (!Array.isArray(list) || !list.every((n) => typeof n === 'string' && n.length > 0)) fail(`${where} must be an array of header names`);
+    return (list as string[]).map((n) => n.toLowerCase());
+  };
+  if (Array.isArray(value)) return Object.freeze(names(value, 'options.hideHeaders'));
+  if (typeof value !== 'object' || value === null) fail('options.hideHeaders must be an array or { add?, remove? }');
+  const { add, remove } = value as Record<string, unknown>;
+  const removed = new Set(remove === undefined ? [] : names(remove, 'options.hideHeaders.remove'));
+  const kept = DEFAULT_HIDDEN_HEADERS.filter((n) => !removed.has(n));
+  return Object.freeze([...new Set([...kept, ...(add === undefined ? [] : names(add, 'options.hideHeaders.add'))])]);
+}
+
+function resolveStrategy(value: unknown): Strategy {
+  if (value === undefined) return createNamedStrategy('round-robin');
+  if (isStrategyName(value)) return createNamedStrategy(value);
+  if (typeof value === 'object' && value !== null && typeof (value as Strategy).pick === 'function') return value as Strategy;
+  return fail(`options.strategy must be one of ${strategyNames().join(', ')} or an object with pick(), got ${String(value)}`);
+}
+
+/**
+ * Validates options and returns a new frozen object; never mutates the input.
+ * @internal
+ */
+export function resolveOptions(input: ProxyOptions): ResolvedOptions {
+  if (typeof input !== 'object' || input === null) fail('options must be an object');
+  const { backends } = input;
+  if (!Array.isArray(backends) || backends.length === 0) fail('options.backends must be a non-empty array');
+  const resolved = backends.map((b, i) => resolveBackend(b, `options.backends[${i}]`));
+  const seen = new Set<string>();
+  for (const b of resolved) {
+    if (seen.has(b.id)) fail(`options.backends has a duplicate id: ${b.id}`);
+    seen.add(b.id);
+  }
+  const retryAfter = input.retryAfter ?? DEFAULTS.retryAfter;
+  if (!Number.isInteger(retryAfter) || retryAfter < 0) fail(`options.retryAfter must be a non-negative integer, got ${String(retryAfter)}`);
+  if (input.server !== undefined && (typeof input.server !== 'string' || !/^[\t\x20-\x7e]+$/.test(input.server))) {
+    fail('options.server must be a non-empty string of visible ASCII');
+  }
+  return Object.freeze({
+    backends: Object.freeze(resolved),
+    strategy: resolveStrategy(input.strategy),
+    connectTimeout: duration('connectTimeout', input.connectTimeout, DEFAULTS.connectTimeout),
+    handshakeTimeout: duration('handshakeTimeout', input.handshakeTimeout, DEFAULTS.handshakeTimeout),
+    headersTimeout: duration('headersTimeout', input.headersTimeout, DEFAULTS.headersTimeout),
+    bodyTimeout: duration('bodyTimeout', input.bodyTimeout, DEFAULTS.bodyTimeout, true),
+    closeTimeout: duration('closeTimeout', input.closeTimeout, DEFAULTS.closeTimeout, true),
+    halfCloseTimeout: duration('halfCloseTimeout', input.halfCloseTimeout, DEFAULTS.halfCloseTimeout, true),
+    xForwarded: bool('xForwarded', input.xForwarded, true),
+    forwarded: bool('forwarded', input.forwarded, false),
+    hiddenHeaders: resolveHidden(input.hideHeaders),
+    server: input.server,
+    rewriteLocation: bool('rewriteLocation', input.rewriteLocation, true),
+    retryAfter,
+  });
+}

@@ -1,0 +1,259 @@
+import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Backend } from './backend-pool';
+import type { ConnectionEntry } from './connection-table';
+import type { LiveConnection, ProxyContext } from './context';
+import { sendRawError } from './error-response';
+import {
+  BackendConnectError,
+  BackendProtocolError,
+  BackendResetError,
+  BackendTimeoutError,
+  BadHandshakeError,
+  ClientAbortedError,
+  ClientResetError,
+  HandshakeTimeoutError,
+  NoBackendError,
+  ProxyClosingError,
+  UnsupportedWebSocketVersionError,
+  type SwitchboardError,
+} from './errors';
+import { filterResponseHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
+import { Splice } from './splice';
+import type { PickContext } from './strategies/strategy';
+
+const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/**
+ * Checks an upgrade request against RFC 6455 section 4.2.1.
+ * @internal
+ */
+export function validateHandshake(req: IncomingMessage): SwitchboardError | undefined {
+  const h = req.headers;
+  if (req.method !== 'GET') return new BadHandshakeError(`upgrade with method ${req.method ?? ''}`);
+  if (h.upgrade?.toLowerCase() !== 'websocket') return new BadHandshakeError('Upgrade header is not websocket');
+  if (!(h.connection ?? '').split(',').some((t) => t.trim().toLowerCase() === 'upgrade')) {
+    return new BadHandshakeError('Connection header does not contain upgrade');
+  }
+  const key = h['sec-websocket-key'];
+  if (key === undefined || !WS_KEY.test(key.trim())) return new BadHandshakeError('invalid Sec-WebSocket-Key');
+  if (h['sec-websocket-version'] !== '13') {
+    return new UnsupportedWebSocketVersionError(`unsupported Sec-WebSocket-Version: ${h['sec-websocket-version'] ?? 'none'}`);
+  }
+  if (req.url === undefined || !req.url.startsWith('/')) return new BadHandshakeError('request target must be a path');
+  return undefined;
+}
+
+function mapBackendError(err: NodeJS.ErrnoException, ctx: { backendId: string; clientAddress: string; connectionId: number }): SwitchboardError {
+  const code = err.code ?? '';
+  if (code.startsWith('HPE_')) return new BackendProtocolError(`backend sent an invalid response (${code})`, { cause: err, ...ctx });
+  if (code === 'ECONNRESET' || code === 'EPIPE' || err.message === 'socket hang up') {
+    return new BackendResetError(`backend closed the connection during the handshake (${code || err.message})`, { cause: err, ...ctx });
+  }
+  return new BackendConnectError(`backend connection failed (${code || err.message})`, { cause: err, ...ctx });
+}
+
+/**
+ * One WebSocket through the proxy: backend connect, handshake relay, then a {@link Splice}.
+ * @internal
+ */
+class WebSocketTunnel implements LiveConnection {
+  readonly protocol = 'websocket' as const;
+  readonly #ctx: ProxyContext;
+  readonly #client: Duplex;
+  readonly #req: IncomingMessage;
+  readonly #head: Buffer;
+  readonly #backend: Backend;
+  readonly #entry: ConnectionEntry;
+  readonly #pick: PickContext;
+  #upstream: Socket | undefined;
+  #request: ClientRequest | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #splice: Splice | undefined;
+  #done = false;
+
+  constructor(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, opened: { backend: Backend; entry: ConnectionEntry; pick: PickContext }) {
+    this.#ctx = ctx;
+    this.#req = req;
+    this.#client = client;
+    this.#head = head;
+    this.#backend = opened.backend;
+    this.#entry = opened.entry;
+    this.#pick = opened.pick;
+    ctx.live.add(this);
+    client.on('error', this.#clientOnError);
+    client.on('close', this.#clientOnClose);
+    this.#connect();
+  }
+
+  #errorContext(): { backendId: string; clientAddress: string; connectionId: number } {
+    return { backendId: this.#backend.id, clientAddress: this.#entry.key, connectionId: this.#entry.id };
+  }
+
+  #connect(): void {
+    const { options } = this.#ctx;
+    const b = this.#backend;
+    const socket = b.secure
+      ? tlsConnect({ host: b.host, port: b.port, servername: isIp(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] })
+      : netConnect({ host: b.host, port: b.port, allowHalfOpen: true });
+    this.#upstream = socket;
+    socket.on('error', this.#backendOnError);
+    socket.once(b.secure ? 'secureConnect' : 'connect', this.#backendOnConnect);
+    this.#timer = setTimeout(this.#onConnectTimeout, options.connectTimeout);
+
+    const proto = isEncrypted(this.#client) ? 'https' : 'http';
+    const headers = forwardRequestHeaders(this.#req.rawHeaders, {
+      clientAddress: this.#entry.clientAddress,
+      proto,
+      xForwarded: options.xForwarded,
+      forwarded: options.forwarded,
+      upgrade: true,
+    });
+    const req = httpRequest({ method: 'GET', path: this.#req.url, headers, createConnection: () => socket });
+    this.#request = req;
+    req.on('error', this.#backendOnError);
+    req.on('upgrade', this.#backendOnUpgrade);
+    req.on('response', this.#backendOnResponse);
+    req.end();
+  }
+
+  readonly #backendOnConnect = (): void => {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#onHandshakeTimeout, this.#ctx.options.handshakeTimeout);
+  };
+
+  readonly #onConnectTimeout = (): void => {
+    this.#timer = undefined;
+    this.teardown(new BackendTimeoutError('backend did not accept the connection in time', this.#errorContext()));
+  };
+
+  readonly #onHandshakeTimeout = (): void => {
+    this.#timer = undefined;
+    this.teardown(new HandshakeTimeoutError('backend did not answer the WebSocket handshake in time', this.#errorContext()));
+  };
+
+  readonly #backendOnError = (err: NodeJS.ErrnoException): void => {
+    this.teardown(mapBackendError(err, this.#errorContext()));
+  };
+
+  readonly #clientOnError = (err: NodeJS.ErrnoException): void => {
+    this.teardown(new ClientResetError(`client socket error during the handshake: ${err.code ?? err.message}`, { cause: err, ...this.#errorContext() }));
+  };
+
+  readonly #clientOnClose = (): void => {
+    this.teardown(new ClientAbortedError('client closed the connection during the handshake', this.#errorContext()));
+  };
+
+  readonly #backendOnUpgrade = (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer): void => {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#done) return;
+    const client = this.#client;
+    client.removeListener('error', this.#clientOnError);
+    client.removeListener('close', this.#clientOnClose);
+    upstream.removeListener('error', this.#backendOnError);
+    const { responsePolicy } = this.#ctx;
+    const extra = this.#ctx.options.strategy.responseHeaders?.(this.#backend, this.#pick);
+    const headers = filterResponseHeaders(res.rawHeaders, responsePolicy, publicOriginOf(this.#req.headers.host, isEncrypted(client) ? 'https' : 'http'), true, extra);
+    let head = 'HTTP/1.1 101 Switching Protocols\r\n';
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    head += '\r\n';
+    client.write(head);
+    if (upstreamHead.length > 0) {
+      this.#entry.bytesOut += upstreamHead.length;
+      client.write(upstreamHead);
+    }
+    if (this.#head.length > 0) {
+      this.#entry.bytesIn += this.#head.length;
+      upstream.write(this.#head);
+    }
+    this.#splice = new Splice(client as Socket, upstream, this.#entry, this.#ctx.options.halfCloseTimeout, this.#onSpliceDone);
+  };
+
+  readonly #onSpliceDone = (reason: SwitchboardError | undefined): void => {
+    this.#finish(reason);
+  };
+
+  /** The backend refused the upgrade: relay its answer as a plain HTTP response, then close. */
+  readonly #backendOnResponse = (res: IncomingMessage): void => {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#done) return;
+    const client = this.#client;
+    const status = res.statusCode ?? 502;
+    const headers = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, publicOriginOf(this.#req.headers.host, isEncrypted(client) ? 'https' : 'http'), false);
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nConnection: close\r\n`;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    client.write(`${head}\r\n`);
+    res.on('data', (chunk: Buffer) => {
+      this.#entry.bytesOut += chunk.length;
+      if (!client.write(chunk)) res.pause();
+    });
+    client.on('drain', () => res.resume());
+    res.on('end', () => {
+      client.removeListener('close', this.#clientOnClose);
+      client.end(() => this.teardown(undefined));
+    });
+    res.on('error', (err: NodeJS.ErrnoException) => this.teardown(mapBackendError(err, this.#errorContext())));
+  };
+
+  /** Ends the tunnel once; before the 101 the client gets the error's HTTP status. */
+  teardown(reason: SwitchboardError | undefined): void {
+    if (this.#splice !== undefined) {
+      this.#splice.teardown(reason);
+      return;
+    }
+    if (this.#done) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#request?.destroy();
+    this.#upstream?.destroy();
+    if (reason !== undefined && reason.status !== 0) {
+      sendRawError(this.#client, reason, this.#ctx.options.retryAfter, this.#ctx.options.server);
+    } else {
+      this.#client.destroy();
+    }
+    this.#finish(reason);
+  }
+
+  #finish(reason: SwitchboardError | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#ctx.live.delete(this);
+    this.#ctx.finish(this.#backend, this.#entry, reason);
+  }
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}
+
+function isEncrypted(socket: Duplex): boolean {
+  return (socket as Socket & { encrypted?: boolean }).encrypted === true;
+}
+
+/**
+ * Handles one upgrade request: validate, pick, tunnel. Never throws.
+ * @internal
+ */
+export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  // Own the socket's errors from the first moment: an error before a listener
+  // exists would crash the process.
+  socket.on('error', noop);
+  const { options } = ctx;
+  const reject = (err: SwitchboardError): void => {
+    ctx.reportError(err);
+    sendRawError(socket, err, options.retryAfter, options.server);
+  };
+  const clientAddress = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
+  if (ctx.isClosing()) return reject(new ProxyClosingError('proxy is closing', { clientAddress }));
+  const invalid = validateHandshake(req);
+  if (invalid !== undefined) return reject(Object.assign(invalid, { clientAddress }));
+  const opened = ctx.open(req, 'websocket');
+  if (opened === undefined) return reject(new NoBackendError('no backend available', { clientAddress }));
+  new WebSocketTunnel(ctx, req, socket, head, opened);
+}
+
+function noop(): void {}

@@ -1,0 +1,97 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createProxy, type Proxy, type ProxyOptions } from '@switchboard/proxy';
+
+/** Things a test opened, closed in reverse order by `cleanup()`. */
+export class Resources {
+  #closers: (() => Promise<void> | void)[] = [];
+  add(fn: () => Promise<void> | void): void {
+    this.#closers.push(fn);
+  }
+  async cleanup(): Promise<void> {
+    const fns = this.#closers.reverse();
+    this.#closers = [];
+    for (const fn of fns) await fn();
+  }
+}
+
+export interface TestBackend {
+  readonly id: string;
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  readonly wss: WebSocketServer;
+  /** Server-side sockets currently open on this backend. */
+  readonly sockets: Set<Socket>;
+}
+
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse, backend: { id: string }) => void;
+
+/**
+ * A real backend: HTTP (default: echoes method/url/headers as JSON with the backend id)
+ * and a WebSocket echo server that also answers 'whoami' with its id.
+ */
+export async function startBackend(res: Resources, id: string, handler?: HttpHandler): Promise<TestBackend> {
+  const sockets = new Set<Socket>();
+  const server = createServer((req, response) => {
+    if (handler) return handler(req, response, { id });
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ id, method: req.method, url: req.url, headers: req.headers }));
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const wss = new WebSocketServer({ server, perMessageDeflate: true });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary && data.toString() === 'whoami') ws.send(id);
+      else ws.send(data, { binary: isBinary });
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  res.add(async () => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return { id, url: `http://127.0.0.1:${port}`, port, server, wss, sockets };
+}
+
+export async function startProxy(res: Resources, options: ProxyOptions): Promise<{ proxy: Proxy; port: number; url: string; wsUrl: string }> {
+  const proxy = createProxy(options);
+  const addr = await proxy.listen({ port: 0, host: '127.0.0.1' });
+  res.add(() => proxy.close());
+  return { proxy, port: addr.port, url: `http://127.0.0.1:${addr.port}`, wsUrl: `ws://127.0.0.1:${addr.port}` };
+}
+
+/** Opens a ws client and waits for 'open'. */
+export async function openWs(res: Resources, url: string, options?: ConstructorParameters<typeof WebSocket>[2]): Promise<WebSocket> {
+  const ws = new WebSocket(url, options);
+  res.add(() => {
+    if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+  });
+  await once(ws, 'open');
+  return ws;
+}
+
+/** Sends a text message and resolves with the next message. */
+export async function roundTrip(ws: WebSocket, text: string): Promise<string> {
+  ws.send(text);
+  const [data] = (await once(ws, 'message')) as [Buffer];
+  return data.toString();
+}
+
+/** Polls until `check()` is true, or fails after `timeoutMs`. */
+export async function waitFor(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
