@@ -95,3 +95,29 @@ export async function waitFor(check: () => boolean, timeoutMs = 5000, what = 'co
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export interface Refusal {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Tries a WebSocket handshake that the proxy (or backend) must refuse; resolves with the HTTP answer. */
+export async function expectRefusal(url: string, options?: ConstructorParameters<typeof WebSocket>[2]): Promise<Refusal> {
+  const ws = new WebSocket(url, options);
+  ws.on('error', () => undefined);
+  try {
+    const result = await new Promise<Refusal>((resolve, reject) => {
+      ws.once('open', () => reject(new Error('handshake unexpectedly succeeded')));
+      ws.once('unexpected-response', (_req: unknown, response: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString() }));
+        response.on('error', reject);
+      });
+    });
+    return result;
+  } finally {
+    ws.terminate();
+  }
+}
