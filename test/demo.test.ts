@@ -94,7 +94,7 @@ describe('the npm start demo', () => {
     await expect(fetch(`${d.url}/`)).rejects.toThrow();
   });
 
-  it('rejects, leaving nothing open, when the port is taken', async () => {
+  it('rejects with EADDRINUSE when the port is taken', async () => {
     await expect(startDemo({ port: demo!.port, log: () => undefined })).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
 });
