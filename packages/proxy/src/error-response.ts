@@ -19,6 +19,8 @@ export function errorHeaders(err: SwitchboardError, retryAfter: number, server: 
   if (err.status === 503) headers['Retry-After'] = String(retryAfter);
   if (err.code === 'ERR_UNSUPPORTED_WS_VERSION') headers['Sec-WebSocket-Version'] = '13';
   if (server !== undefined) headers['Server'] = server;
+  // After a malformed request the connection's framing cannot be trusted.
+  if (err.status === 400) headers['Connection'] = 'close';
   return headers;
 }
 

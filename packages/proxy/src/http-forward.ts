@@ -11,6 +11,7 @@ import {
   BackendProtocolError,
   BackendResetError,
   BackendTimeoutError,
+  BadHandshakeError,
   BadRequestError,
   ClientAbortedError,
   NoBackendError,
@@ -216,6 +217,12 @@ export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatc
   };
   if (ctx.isClosing()) return reject(new ProxyClosingError('proxy is closing', { clientAddress }));
   if (req.url === undefined || !req.url.startsWith('/')) return reject(new BadRequestError('request target must be a path', { clientAddress }));
+  // A WebSocket handshake without `Connection: upgrade` reaches us as a plain
+  // request; forwarding it with Upgrade stripped would hand the backend a
+  // confusing half-handshake.
+  if (req.headers.upgrade?.toLowerCase().includes('websocket')) {
+    return reject(new BadHandshakeError('Connection header does not contain upgrade', { clientAddress }));
+  }
   const opened = ctx.open(req, 'http');
   if (opened === undefined) return reject(new NoBackendError('no backend available', { clientAddress }));
   new HttpExchange(ctx, dispatchers, req, res, opened);

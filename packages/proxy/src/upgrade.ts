@@ -26,6 +26,9 @@ import type { PickContext } from './strategies/strategy';
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
+/** Most bytes a client may send between its handshake and the backend's 101. */
+const MAX_EARLY_BYTES = 64 * 1024;
+
 /**
  * Checks an upgrade request against RFC 6455 section 4.2.1.
  * @internal
@@ -73,6 +76,9 @@ class WebSocketTunnel implements LiveConnection {
   #timer: NodeJS.Timeout | undefined;
   #splice: Splice | undefined;
   #done = false;
+  /** Bytes the client sent after the handshake, before the backend's 101. */
+  #early: Buffer[] = [];
+  #earlyBytes = 0;
 
   constructor(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, opened: { backend: Backend; entry: ConnectionEntry; pick: PickContext }) {
     this.#ctx = ctx;
@@ -85,6 +91,10 @@ class WebSocketTunnel implements LiveConnection {
     ctx.live.add(this);
     client.on('error', this.#clientOnError);
     client.on('close', this.#clientOnClose);
+    // Keep reading while the backend answers: a paused socket would never
+    // notice the client leaving, and its early frames are kept for the backend.
+    client.on('data', this.#clientOnEarlyData);
+    client.on('end', this.#clientOnClose);
     this.#connect();
   }
 
@@ -142,6 +152,15 @@ class WebSocketTunnel implements LiveConnection {
     this.teardown(new ClientResetError(`client socket error during the handshake: ${err.code ?? err.message}`, { cause: err, ...this.#errorContext() }));
   };
 
+  readonly #clientOnEarlyData = (chunk: Buffer): void => {
+    this.#earlyBytes += chunk.length;
+    if (this.#earlyBytes > MAX_EARLY_BYTES) {
+      this.teardown(new BadHandshakeError('client sent too much data before the handshake completed', this.#errorContext()));
+      return;
+    }
+    this.#early.push(chunk);
+  };
+
   readonly #clientOnClose = (): void => {
     this.teardown(new ClientAbortedError('client closed the connection during the handshake', this.#errorContext()));
   };
@@ -153,6 +172,9 @@ class WebSocketTunnel implements LiveConnection {
     const client = this.#client;
     client.removeListener('error', this.#clientOnError);
     client.removeListener('close', this.#clientOnClose);
+    client.removeListener('end', this.#clientOnClose);
+    client.removeListener('data', this.#clientOnEarlyData);
+    client.pause();
     upstream.removeListener('error', this.#backendOnError);
     const { responsePolicy } = this.#ctx;
     const extra = this.#ctx.options.strategy.responseHeaders?.(this.#backend, this.#pick);
@@ -169,6 +191,11 @@ class WebSocketTunnel implements LiveConnection {
       this.#entry.bytesIn += this.#head.length;
       upstream.write(this.#head);
     }
+    for (const chunk of this.#early) {
+      this.#entry.bytesIn += chunk.length;
+      upstream.write(chunk);
+    }
+    this.#early = [];
     this.#splice = new Splice(client as Socket, upstream, this.#entry, this.#ctx.options.halfCloseTimeout, this.#onSpliceDone);
   };
 
