@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { SwitchboardError } from '@switchboard/proxy';
+import { createProxy, type SwitchboardError } from '@switchboard/proxy';
 import { Resources, expectRefusal, openWs, startBackend, startProxy, waitFor } from './helpers/servers';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -236,5 +236,50 @@ describe('WebSocket upgrade', () => {
       await waitFor(() => socket.destroyed, 2000, 'the client socket to be closed by the proxy');
       expect(backendSawFin).toBe(1);
     });
+  });
+});
+
+describe('close frames the proxy sends itself', () => {
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  it('close() sends 1001 to the client and to the backend, and both parse it cleanly', async () => {
+    const backend = await startBackend(res, 'a');
+    const backendCloses: number[] = [];
+    const backendErrors: Error[] = [];
+    backend.wss.on('connection', (s) => {
+      s.on('close', (code) => backendCloses.push(code));
+      s.on('error', (e) => backendErrors.push(e));
+    });
+    const proxy = createProxy({ backends: [backend.url] });
+    const { port } = await proxy.listen({ port: 0, host: '127.0.0.1' });
+    const clients = await Promise.all([1, 2, 3].map(() => openWs(res, `ws://127.0.0.1:${port}`)));
+    // Traffic in flight in both directions while the proxy closes.
+    for (const ws of clients) ws.send('x'.repeat(50_000));
+    const closes = clients.map((ws) => {
+      const errors: Error[] = [];
+      ws.on('error', (e) => errors.push(e));
+      return once(ws, 'close').then(([code]) => ({ code: code as number, errors }));
+    });
+    await proxy.close();
+    const results = await Promise.all(closes);
+    expect(results.map((r) => r.code)).toEqual([1001, 1001, 1001]);
+    expect(results.flatMap((r) => r.errors)).toEqual([]);
+    await waitFor(() => backendCloses.length === 3);
+    expect(backendCloses).toEqual([1001, 1001, 1001]);
+    expect(backendErrors).toEqual([]);
+    expect(proxy.connections()).toHaveLength(0);
+  });
+
+  it('sends the client 1011 when the backend vanishes without a close frame', async () => {
+    const backend = await startBackend(res, 'a');
+    const { wsUrl, proxy } = await startProxy(res, { backends: [backend.url] });
+    const ws = await openWs(res, wsUrl);
+    const closed = once(ws, 'close');
+    const [serverSide] = [...backend.wss.clients];
+    serverSide!.terminate();
+    const [code] = (await closed) as [number];
+    expect(code).toBe(1011);
+    await waitFor(() => proxy.connections().length === 0);
   });
 });

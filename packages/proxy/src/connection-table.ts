@@ -60,6 +60,7 @@ export function clientKey(address: string, port: number): string {
 
 /**
  * Client source `ip:port` -> connection entry, with per-backend counts.
+ * Observed through `proxy.connections()` and `proxy.backends()`.
  *
  * @remarks
  * Every live proxied connection has exactly one entry, added when a backend is
@@ -69,15 +70,7 @@ export function clientKey(address: string, port: number): string {
  * on a socket whose previous entry has not been removed yet) is stored under
  * `ip:port#id`, so no entry ever overwrites another.
  *
- * @example
- * ```ts
- * import { ConnectionTable } from '@switchboard/proxy';
- * const table = new ConnectionTable();
- * const entry = table.add('127.0.0.1', 50000, 'a', 'websocket');
- * table.countFor('a'); // 1
- * table.remove(entry);
- * table.size; // 0
- * ```
+ * @internal
  */
 export class ConnectionTable {
   readonly #entries = new Map<string, ConnectionEntry>();
@@ -138,19 +131,23 @@ export class ConnectionTable {
   /** Frozen copies of every entry, for `proxy.connections()`. */
   snapshot(): ConnectionRecord[] {
     const out: ConnectionRecord[] = [];
-    for (const e of this.#entries.values()) {
-      out.push(
-        Object.freeze({
-          id: e.id,
-          client: Object.freeze({ address: e.clientAddress, port: e.clientPort }),
-          backend: Object.freeze({ id: e.backendId }),
-          protocol: e.protocol,
-          openedAt: e.openedAt,
-          bytesIn: e.bytesIn,
-          bytesOut: e.bytesOut,
-        }),
-      );
-    }
+    for (const e of this.#entries.values()) out.push(toRecord(e));
     return out;
   }
+}
+
+/**
+ * A frozen public copy of an entry.
+ * @internal
+ */
+export function toRecord(e: ConnectionEntry): ConnectionRecord {
+  return Object.freeze({
+    id: e.id,
+    client: Object.freeze({ address: e.clientAddress, port: e.clientPort }),
+    backend: Object.freeze({ id: e.backendId }),
+    protocol: e.protocol,
+    openedAt: e.openedAt,
+    bytesIn: e.bytesIn,
+    bytesOut: e.bytesOut,
+  });
 }

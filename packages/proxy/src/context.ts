@@ -12,7 +12,16 @@ import type { ConnectionProtocol, PickContext } from './strategies/strategy';
  */
 export interface LiveConnection {
   readonly protocol: ConnectionProtocol;
+  /** Ends the connection now; the client gets the reason's status or close code where it still can. */
   teardown(reason: SwitchboardError | undefined): void;
+  /**
+   * Ends the connection gracefully on proxy shutdown: WebSockets get a 1001
+   * close frame both ways and `timeout` ms to finish; HTTP exchanges are left
+   * to complete. Errors it reports carry the connection's own context.
+   */
+  shutdown(timeout: number): void;
+  /** Ends the connection now with a ProxyClosingError that carries its context. */
+  abort(): void;
 }
 
 /**

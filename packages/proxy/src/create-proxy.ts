@@ -5,7 +5,7 @@ import type { AddressInfo, ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import { BackendPool, type Backend, type BackendSnapshot } from './backend-pool';
-import { ConnectionTable, type ConnectionEntry, type ConnectionRecord } from './connection-table';
+import { ConnectionTable, toRecord, type ConnectionEntry, type ConnectionRecord } from './connection-table';
 import type { LiveConnection, ProxyContext } from './context';
 import { ProxyClosingError, type SwitchboardError } from './errors';
 import type { ProxyEvents } from './events';
@@ -16,18 +16,6 @@ import type { ConnectionProtocol, PickContext } from './strategies/strategy';
 import { handleUpgrade } from './upgrade';
 
 const debug = debuglog('switchboard');
-
-function recordOf(e: ConnectionEntry): ConnectionRecord {
-  return Object.freeze({
-    id: e.id,
-    client: Object.freeze({ address: e.clientAddress, port: e.clientPort }),
-    backend: Object.freeze({ id: e.backendId }),
-    protocol: e.protocol,
-    openedAt: e.openedAt,
-    bytesIn: e.bytesIn,
-    bytesOut: e.bytesOut,
-  });
-}
 
 /**
  * An L7 reverse proxy for HTTP and WebSocket traffic. Create it with {@link createProxy}.
@@ -92,17 +80,18 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const chosen = this.#options.strategy.pick(pick, candidates);
     // A strategy may only return one of the live backend objects it was given.
     const backend = chosen === undefined ? undefined : this.#pool.get(chosen.id);
-    if (backend === undefined || backend.state !== 'up') return undefined;
+    // Custom strategies are not trusted to honour state and limits.
+    if (backend === undefined || backend.state !== 'up' || this.#table.countFor(backend.id) >= backend.maxConnections) return undefined;
     const entry = this.#table.add(pick.client.address, pick.client.port, backend.id, protocol);
     this.#options.strategy.onConnectionOpen?.(backend, pick);
-    if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', recordOf(entry));
+    if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(entry));
     return { backend, entry, pick };
   }
 
   #finish(backend: Backend | undefined, entry: ConnectionEntry | undefined, reason: SwitchboardError | undefined): void {
     if (entry !== undefined && this.#table.remove(entry)) {
       if (backend !== undefined) this.#options.strategy.onConnectionClose?.(backend);
-      if (this.listenerCount('connectionClose') > 0) this.emit('connectionClose', recordOf(entry), reason);
+      if (this.listenerCount('connectionClose') > 0) this.emit('connectionClose', toRecord(entry), reason);
     }
     if (reason !== undefined) this.#reportError(reason);
   }
@@ -223,9 +212,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
-   * Graceful shutdown: stops accepting (new arrivals get 503), ends live
-   * WebSockets, lets in-flight HTTP requests finish for up to `closeTimeout`,
-   * then destroys what is left. Idempotent; resolves when every socket is gone.
+   * Graceful shutdown: stops accepting (new arrivals get 503), sends every live
+   * WebSocket a 1001 close frame both ways (at a frame boundary), lets
+   * in-flight HTTP requests finish, and destroys what is left after
+   * `closeTimeout`. Idempotent; resolves when every socket is gone.
    *
    * @example
    * ```ts
@@ -255,14 +245,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       this.#closing = this.#shutdown(false);
       return this.#closing;
     }
-    this.#endAll('http');
+    for (const conn of [...this.#live]) conn.abort();
     return this.#closing;
-  }
-
-  #endAll(protocol: ConnectionProtocol | undefined): void {
-    for (const conn of [...this.#live]) {
-      if (protocol === undefined || conn.protocol === protocol) conn.teardown(new ProxyClosingError('proxy is shutting down'));
-    }
   }
 
   async #shutdown(graceful: boolean): Promise<void> {
@@ -270,9 +254,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     this.#servers = [];
     const serversClosed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const s of servers) s.closeIdleConnections();
-    this.#endAll('websocket');
-    if (graceful && this.#live.size > 0) await this.#waitForLive(this.#options.closeTimeout);
-    this.#endAll(undefined);
+    if (graceful) {
+      const { closeTimeout } = this.#options;
+      for (const conn of [...this.#live]) conn.shutdown(closeTimeout);
+      if (this.#live.size > 0) await this.#waitForLive(closeTimeout);
+    }
+    for (const conn of [...this.#live]) conn.abort();
     for (const s of servers) s.closeAllConnections();
     await this.#dispatchers.close(graceful);
     await serversClosed;

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Backend } from './backend-pool';
-import type { ConnectionEntry } from './connection-table';
+import { clientKey, type ConnectionEntry } from './connection-table';
 import type { LiveConnection, ProxyContext } from './context';
 import { sendHttpError } from './error-response';
 import {
@@ -126,7 +126,7 @@ class HttpExchange implements LiveConnection {
   }
 
   #errorContext(): ErrorCtx {
-    return { backendId: this.#backend.id, clientAddress: this.#entry.key, connectionId: this.#entry.id };
+    return { backendId: this.#backend.id, clientAddress: clientKey(this.#entry.clientAddress, this.#entry.clientPort), connectionId: this.#entry.id };
   }
 
   /** The request body as an async iterable that counts bytes and keeps undici's pull-based backpressure. */
@@ -176,6 +176,14 @@ class HttpExchange implements LiveConnection {
     if (this.#res.writableFinished) this.#finish(undefined);
     else this.teardown(new ClientAbortedError('client went away before the response completed', this.#errorContext()));
   };
+
+  shutdown(): void {
+    // In-flight requests are left to finish; close() aborts them after closeTimeout.
+  }
+
+  abort(): void {
+    this.teardown(new ProxyClosingError('proxy is shutting down', this.#errorContext()));
+  }
 
   teardown(reason: SwitchboardError | undefined): void {
     if (this.#done) return;

@@ -3,7 +3,7 @@ export type { ProxyEvents } from './events';
 export { DEFAULT_HIDDEN_HEADERS } from './options';
 export type { BackendSpec, HideHeadersOption, ProxyOptions } from './options';
 export type { BackendSnapshot } from './backend-pool';
-export { ConnectionTable, clientKey } from './connection-table';
+export { clientKey } from './connection-table';
 export type { ConnectionRecord } from './connection-table';
 export {
   ERROR_REPLIES,

@@ -1,6 +1,10 @@
 import type { Socket } from 'node:net';
-import type { ConnectionEntry } from './connection-table';
+import { clientKey, type ConnectionEntry } from './connection-table';
 import { BackendResetError, ClientResetError, type SwitchboardError } from './errors';
+import { FrameTracker, encodeCloseFrame } from './ws-frame-tracker';
+
+/** How long a peer may take to finish a close the proxy started, in ms. */
+const PARTING_GRACE = 1000;
 
 /**
  * Joins a client socket and a backend socket after a WebSocket upgrade.
@@ -13,9 +17,14 @@ import { BackendResetError, ClientResetError, type SwitchboardError } from './er
  * answers a FIN holds nothing. Every exit path funnels into one idempotent
  * `teardown()`, which destroys both sockets and reports once.
  *
- * Listeners are methods bound once per splice rather than closures per chunk,
- * and the byte counters live on the table entry itself, so the hot path
- * allocates nothing.
+ * A {@link FrameTracker} per direction follows frame boundaries (headers only,
+ * payloads are never copied), so the proxy can speak for itself: a close frame
+ * injected between two frames when it shuts down ({@link Splice.requestClose}),
+ * or when the backend vanishes without one (1011 to the client instead of a
+ * bare TCP reset).
+ *
+ * Listeners are bound once per splice rather than closures per chunk, and the
+ * byte counters live on the table entry, so the hot path allocates nothing.
  * @internal
  */
 export class Splice {
@@ -24,10 +33,23 @@ export class Splice {
   readonly #entry: ConnectionEntry;
   readonly #halfCloseTimeout: number;
   readonly #onDone: (reason: SwitchboardError | undefined) => void;
+  /** Client -> backend frames (masked). */
+  readonly #up = new FrameTracker({ masked: true });
+  /** Backend -> client frames (unmasked). */
+  readonly #down = new FrameTracker({ masked: false });
   #clientEnded = false;
   #backendEnded = false;
   #timer: NodeJS.Timeout | undefined;
   #done = false;
+  /** Set once the proxy itself is ending the connection (close frames sent or pending). */
+  #closing = false;
+  #reason: SwitchboardError | undefined;
+  /** A close frame waiting for the next boundary in that direction. */
+  #pendingToClient: Buffer | undefined;
+  #pendingToBackend: Buffer | undefined;
+  /** The proxy sent its close that way: nothing more is relayed in that direction. */
+  #clientSealed = false;
+  #backendSealed = false;
 
   constructor(
     client: Socket,
@@ -54,10 +76,15 @@ export class Splice {
     backend.on('drain', this.#backendOnDrain);
     client.setNoDelay(true);
     backend.setNoDelay(true);
-    // Either socket may already be paused (the HTTP parser paused the client
-    // during the handshake); flowing mode starts the relay.
-    client.resume();
-    backend.resume();
+  }
+
+  /** Relays bytes read before the splice existed, then starts the flow both ways. */
+  start(toClient: Buffer | undefined, toBackend: readonly Buffer[]): void {
+    if (toClient !== undefined && toClient.length > 0) this.#backendOnData(toClient);
+    for (const chunk of toBackend) this.#clientOnData(chunk);
+    // The HTTP parser left both sockets paused; flowing mode starts the relay.
+    this.client.resume();
+    this.backend.resume();
   }
 
   get done(): boolean {
@@ -66,13 +93,66 @@ export class Splice {
 
   readonly #clientOnData = (chunk: Buffer): void => {
     this.#entry.bytesIn += chunk.length;
+    if (this.#backendSealed) {
+      // The client's answer to our close: once it has come, the client is done.
+      this.#up.push(chunk);
+      if (this.#up.closeCode !== undefined) this.client.end();
+      return;
+    }
+    if (this.#pendingToBackend !== undefined) {
+      this.#flushToBoundary(chunk, this.#up, this.backend, true);
+      return;
+    }
+    this.#up.push(chunk);
     if (!this.backend.write(chunk)) this.client.pause();
   };
 
   readonly #backendOnData = (chunk: Buffer): void => {
     this.#entry.bytesOut += chunk.length;
+    if (this.#clientSealed) {
+      this.#down.push(chunk);
+      if (this.#down.closeCode !== undefined) this.backend.end();
+      return;
+    }
+    if (this.#pendingToClient !== undefined) {
+      this.#flushToBoundary(chunk, this.#down, this.client, false);
+      return;
+    }
+    this.#down.push(chunk);
     if (!this.client.write(chunk)) this.backend.pause();
   };
+
+  /** Relays the rest of the frame in flight, then the pending close frame, and seals that direction. */
+  #flushToBoundary(chunk: Buffer, tracker: FrameTracker, to: Socket, toBackend: boolean): void {
+    const n = tracker.pushToBoundary(chunk, 0);
+    if (n > 0) to.write(n === chunk.length ? chunk : chunk.subarray(0, n));
+    if (tracker.violation !== undefined) {
+      to.end();
+      this.#seal(toBackend);
+      return;
+    }
+    if (!tracker.atBoundary) return;
+    const frame = toBackend ? this.#pendingToBackend : this.#pendingToClient;
+    if (frame !== undefined) to.write(frame);
+    this.#seal(toBackend);
+    if (n < chunk.length) {
+      // Whatever follows is not relayed; it is only watched for the peer's close reply.
+      if (toBackend) this.#clientOnData(chunk.subarray(n));
+      else this.#backendOnData(chunk.subarray(n));
+      if (toBackend) this.#entry.bytesIn -= chunk.length - n;
+      else this.#entry.bytesOut -= chunk.length - n;
+    }
+  }
+
+  #seal(toBackend: boolean): void {
+    if (toBackend) {
+      this.#pendingToBackend = undefined;
+      this.#backendSealed = true;
+    } else {
+      this.#pendingToClient = undefined;
+      this.#clientSealed = true;
+    }
+  }
 
   readonly #clientOnDrain = (): void => {
     this.backend.resume();
@@ -89,6 +169,11 @@ export class Splice {
 
   readonly #backendOnEnd = (): void => {
     this.#backendEnded = true;
+    // A FIN with no close frame before it: the backend went away mid-conversation.
+    if (this.#down.closeCode === undefined && !this.#closing) {
+      this.#backendLost(new BackendResetError('backend ended the connection without a close frame', this.#context()));
+      return;
+    }
     this.#halfClosed(this.client);
   };
 
@@ -99,14 +184,11 @@ export class Splice {
       return;
     }
     other.end();
-    if (this.#timer === undefined && this.#halfCloseTimeout > 0) {
-      this.#timer = setTimeout(this.#onHalfCloseTimeout, this.#halfCloseTimeout);
-    } else if (this.#halfCloseTimeout === 0) {
-      this.teardown(undefined);
-    }
+    if (this.#halfCloseTimeout === 0) this.teardown(undefined);
+    else this.#timer ??= setTimeout(this.#onTimer, this.#halfCloseTimeout);
   }
 
-  readonly #onHalfCloseTimeout = (): void => {
+  readonly #onTimer = (): void => {
     this.#timer = undefined;
     this.teardown(undefined);
   };
@@ -116,31 +198,86 @@ export class Splice {
   };
 
   readonly #backendOnError = (err: NodeJS.ErrnoException): void => {
-    this.teardown(new BackendResetError(`backend socket error: ${err.code ?? err.message}`, { cause: err, ...this.#context() }));
+    this.#backendLost(new BackendResetError(`backend socket error: ${err.code ?? err.message}`, { cause: err, ...this.#context() }));
   };
 
   readonly #onClose = (): void => {
     if (this.#done) return;
-    // A close without both FINs is an abrupt end from that side.
+    if (this.#closing) {
+      // The parting close frame is on its way; wait for the client side only.
+      if (this.client.destroyed) this.teardown(undefined);
+      return;
+    }
     if (this.backend.destroyed && !this.#backendEnded) {
-      this.teardown(new BackendResetError('backend closed the connection', this.#context()));
+      this.#backendLost(new BackendResetError('backend closed the connection', this.#context()));
     } else {
       this.teardown(undefined);
     }
   };
 
-  #context(): { backendId: string; clientAddress: string; connectionId: number } {
-    return { backendId: this.#entry.backendId, clientAddress: this.#entry.key, connectionId: this.#entry.id };
+  /**
+   * The backend is gone without a close handshake. When the client stream sits
+   * at a frame boundary it gets a close frame with the error's close code
+   * (1011) before its socket ends; otherwise its socket is destroyed.
+   */
+  #backendLost(reason: SwitchboardError): void {
+    if (this.#done || this.#closing) return;
+    const code = reason.closeCode;
+    this.backend.destroy();
+    if (code === 0 || this.#clientSealed || this.#down.closeCode !== undefined || !this.#down.atBoundary || !this.client.writable) {
+      this.teardown(reason);
+      return;
+    }
+    this.#closing = true;
+    this.#reason = reason;
+    this.client.end(encodeCloseFrame(code, '', false));
+    this.#clientSealed = true;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#onTimer, PARTING_GRACE);
   }
 
-  /** Ends the connection once: destroys both sockets and reports `reason`. */
+  /**
+   * Asks both peers to close with `code` and `reason`, each at the next frame
+   * boundary of its direction, and destroys what is still open after `timeout` ms.
+   * A direction whose peer already sent a close frame gets none (a second close is a protocol error).
+   */
+  requestClose(code: number, reason: string, timeout: number, report: SwitchboardError | undefined): void {
+    if (this.#done || this.#closing) return;
+    this.#closing = true;
+    this.#reason = report;
+    this.#inject(encodeCloseFrame(code, reason, false), this.#down, this.client, false);
+    this.#inject(encodeCloseFrame(code, reason, true), this.#up, this.backend, true);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#onTimer, timeout);
+  }
+
+  #inject(frame: Buffer, tracker: FrameTracker, to: Socket, toBackend: boolean): void {
+    if (tracker.closeCode !== undefined || (toBackend ? this.#up : this.#down).violation !== undefined) {
+      this.#seal(toBackend);
+      return;
+    }
+    if (tracker.atBoundary) {
+      to.write(frame);
+      this.#seal(toBackend);
+    } else if (toBackend) {
+      this.#pendingToBackend = frame;
+    } else {
+      this.#pendingToClient = frame;
+    }
+  }
+
+  #context(): { backendId: string; clientAddress: string; connectionId: number } {
+    return { backendId: this.#entry.backendId, clientAddress: clientKey(this.#entry.clientAddress, this.#entry.clientPort), connectionId: this.#entry.id };
+  }
+
+  /** Ends the connection now, once: destroys both sockets and reports `reason`. */
   teardown(reason: SwitchboardError | undefined): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     this.client.destroy();
     this.backend.destroy();
-    this.#onDone(reason);
+    this.#onDone(reason ?? this.#reason);
   }
 }

@@ -3,7 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Backend } from './backend-pool';
-import type { ConnectionEntry } from './connection-table';
+import { clientKey, type ConnectionEntry } from './connection-table';
 import type { LiveConnection, ProxyContext } from './context';
 import { sendRawError } from './error-response';
 import {
@@ -14,6 +14,7 @@ import {
   BadHandshakeError,
   ClientAbortedError,
   ClientResetError,
+  ERROR_REPLIES,
   HandshakeTimeoutError,
   NoBackendError,
   ProxyClosingError,
@@ -99,7 +100,7 @@ class WebSocketTunnel implements LiveConnection {
   }
 
   #errorContext(): { backendId: string; clientAddress: string; connectionId: number } {
-    return { backendId: this.#backend.id, clientAddress: this.#entry.key, connectionId: this.#entry.id };
+    return { backendId: this.#backend.id, clientAddress: clientKey(this.#entry.clientAddress, this.#entry.clientPort), connectionId: this.#entry.id };
   }
 
   #connect(): void {
@@ -174,7 +175,6 @@ class WebSocketTunnel implements LiveConnection {
     client.removeListener('close', this.#clientOnClose);
     client.removeListener('end', this.#clientOnClose);
     client.removeListener('data', this.#clientOnEarlyData);
-    client.pause();
     upstream.removeListener('error', this.#backendOnError);
     const { responsePolicy } = this.#ctx;
     const extra = this.#ctx.options.strategy.responseHeaders?.(this.#backend, this.#pick);
@@ -183,20 +183,10 @@ class WebSocketTunnel implements LiveConnection {
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     head += '\r\n';
     client.write(head);
-    if (upstreamHead.length > 0) {
-      this.#entry.bytesOut += upstreamHead.length;
-      client.write(upstreamHead);
-    }
-    if (this.#head.length > 0) {
-      this.#entry.bytesIn += this.#head.length;
-      upstream.write(this.#head);
-    }
-    for (const chunk of this.#early) {
-      this.#entry.bytesIn += chunk.length;
-      upstream.write(chunk);
-    }
+    const early = this.#head.length > 0 ? [this.#head, ...this.#early] : this.#early;
     this.#early = [];
     this.#splice = new Splice(client as Socket, upstream, this.#entry, this.#ctx.options.halfCloseTimeout, this.#onSpliceDone);
+    this.#splice.start(upstreamHead, early);
   };
 
   readonly #onSpliceDone = (reason: SwitchboardError | undefined): void => {
@@ -225,6 +215,16 @@ class WebSocketTunnel implements LiveConnection {
     });
     res.on('error', (err: NodeJS.ErrnoException) => this.teardown(mapBackendError(err, this.#errorContext())));
   };
+
+  shutdown(timeout: number): void {
+    const reason = new ProxyClosingError('proxy is shutting down', this.#errorContext());
+    if (this.#splice !== undefined) this.#splice.requestClose(ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode, 'proxy shutting down', timeout, reason);
+    else this.teardown(reason);
+  }
+
+  abort(): void {
+    this.teardown(new ProxyClosingError('proxy is shutting down', this.#errorContext()));
+  }
 
   /** Ends the tunnel once; before the 101 the client gets the error's HTTP status. */
   teardown(reason: SwitchboardError | undefined): void {
