@@ -132,7 +132,8 @@ describe('HTTP forwarding', () => {
     expect(downloaded).toEqual({ n: size, digest: expected });
     // The whole process (client, proxy and backend share it) stays far below one body size.
     const growth = peakHeap - (before.heapUsed + before.arrayBuffers);
-    expect(growth).toBeLessThan(size / 2);
+    // A buffered body would add at least its own 64 MiB; streaming stays well below it.
+    expect(growth).toBeLessThan(size * 0.75);
     await waitFor(() => proxy.connections().length === 0);
   });
 
