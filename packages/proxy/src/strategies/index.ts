@@ -1,0 +1,26 @@
+// Public surface of the strategies: named exports and `export type` only.
+export type { BackendState, BackendView, ConnectionProtocol, PickContext, Strategy } from './strategy';
+export type { StrategyName } from './registry';
+export { RoundRobinStrategy } from './round-robin';
+export { WeightedRoundRobinStrategy } from './weighted-round-robin';
+export { LeastConnectionsStrategy } from './least-connections';
+export { PowerOfTwoChoicesStrategy } from './power-of-two-choices';
+export type { PowerOfTwoChoicesOptions } from './power-of-two-choices';
+export { ConsistentHashStrategy } from './consistent-hash';
+export type { ConsistentHashCommonOptions, ConsistentHashOptions, HashAlgorithm } from './consistent-hash';
+export { DEFAULT_RING_POINTS_PER_BACKEND } from './ring-hash';
+export type { RingHashOptions } from './ring-hash';
+export { DEFAULT_MAGLEV_TABLE_SIZE } from './maglev';
+export type { MaglevOptions } from './maglev';
+export { DEFAULT_BOUNDED_LOAD_FACTOR } from './bounded-load';
+export type { BoundedLoadOptions } from './bounded-load';
+export { IpHashStrategy } from './ip-hash';
+export type { IpHashOptions } from './ip-hash';
+export { HashStrategy } from './hash';
+export type { HashOptions } from './hash';
+export type { HashKeySource } from './request-keys';
+export { DEFAULT_STICKY_COOKIE_NAME, StickyCookieStrategy } from './sticky-cookie';
+export type { StickyCookieAttributes, StickyCookieCommonAttributes, StickyCookieOptions } from './sticky-cookie';
+export { AffinityStrategy, withAffinity } from './affinity';
+export type { AffinityOptions } from './affinity';
+export { murmur3 } from './hash-function';
