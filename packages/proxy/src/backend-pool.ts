@@ -1,4 +1,5 @@
 import type { ConnectionTable } from './connection-table';
+import { hostKey } from './header-policy';
 import type { ResolvedBackendSpec } from './options';
 import type { BackendState, BackendView } from './strategies/strategy';
 
@@ -89,6 +90,8 @@ export class BackendPool {
   #byId = new Map<string, Backend>();
   #cached: Backend[] | undefined;
   #anyLimit = false;
+  /** Lowercase `host:port` of every backend ever configured, for Location rewriting. */
+  readonly hosts = new Set<string>();
   /** Called after membership, weight or state changes. */
   onChange: ((all: readonly Backend[]) => void) | undefined;
 
@@ -106,7 +109,35 @@ export class BackendPool {
   #changed(): void {
     this.#cached = undefined;
     this.#anyLimit = this.#all.some((b) => Number.isFinite(b.maxConnections));
+    // Hosts are never forgotten: a connection still open on a removed backend must not leak its address.
+    for (const b of this.#all) this.hosts.add(hostKey(b.target));
     this.onChange?.(this.#all);
+  }
+
+  /** Adds a backend; the caller has checked that its id is new. */
+  add(spec: ResolvedBackendSpec): Backend {
+    const backend = new Backend(spec, this.#table);
+    this.#insert(backend);
+    this.#changed();
+    return backend;
+  }
+
+  /** Forgets a backend; live connections on it keep their own reference. */
+  remove(id: string): Backend | undefined {
+    const backend = this.#byId.get(id);
+    if (backend === undefined) return undefined;
+    this.#byId.delete(id);
+    this.#all = this.#all.filter((b) => b !== backend);
+    this.#changed();
+    return backend;
+  }
+
+  setWeight(id: string, weight: number): boolean {
+    const b = this.#byId.get(id);
+    if (b === undefined) return false;
+    b.weight = weight;
+    this.#changed();
+    return true;
   }
 
   get(id: string): Backend | undefined {

@@ -12,14 +12,16 @@ import type { ConnectionProtocol, PickContext } from './strategies/strategy';
  */
 export interface LiveConnection {
   readonly protocol: ConnectionProtocol;
+  /** The backend currently serving the connection. */
+  readonly backendId: string;
+  /**
+   * Asks the connection to end: a WebSocket gets close frame `code` both ways
+   * (at frame boundaries) and `timeout` ms to finish before it is destroyed;
+   * before its 101 it is refused with `report`'s status. HTTP exchanges finish on their own.
+   */
+  close(code: number, text: string, timeout: number, report: SwitchboardError): void;
   /** Ends the connection now; the client gets the reason's status or close code where it still can. */
   teardown(reason: SwitchboardError | undefined): void;
-  /**
-   * Ends the connection gracefully on proxy shutdown: WebSockets get a 1001
-   * close frame both ways and `timeout` ms to finish; HTTP exchanges are left
-   * to complete. Errors it reports carry the connection's own context.
-   */
-  shutdown(timeout: number): void;
   /** Ends the connection now with a ProxyClosingError that carries its context. */
   abort(): void;
 }
@@ -36,10 +38,24 @@ export interface ProxyContext {
   readonly live: Set<LiveConnection>;
   /** True once close() or destroy() began. */
   isClosing(): boolean;
-  /** Picks a backend and opens its table entry, or returns undefined (-> 503). */
-  open(req: IncomingMessage, protocol: ConnectionProtocol): { backend: Backend; entry: ConnectionEntry; pick: PickContext } | undefined;
+  /** Picks a backend (none of `exclude`) and opens its table entry, or says why not (-> 503). */
+  open(req: IncomingMessage, protocol: ConnectionProtocol, exclude?: ReadonlySet<string>): Opened | SwitchboardError;
   /** Removes the entry and reports the end, exactly once per entry. */
   finish(backend: Backend | undefined, entry: ConnectionEntry | undefined, reason: SwitchboardError | undefined): void;
   /** Reports an error that has no table entry (a refused request). */
   reportError(err: SwitchboardError): void;
+  /** Passive health: a backend failed to connect, timed out or answered 5xx. */
+  backendFailed(backend: Backend, kind: 'connect' | 'timeout' | 'status-5xx'): void;
+  /** Passive health: a backend served a connection. */
+  backendSucceeded(backend: Backend): void;
+}
+
+/**
+ * A placed connection: its backend, table entry and the context it was picked with.
+ * @internal
+ */
+export interface Opened {
+  readonly backend: Backend;
+  readonly entry: ConnectionEntry;
+  readonly pick: PickContext;
 }

@@ -5,17 +5,48 @@ import type { AddressInfo, ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import { BackendPool, type Backend, type BackendSnapshot } from './backend-pool';
-import { ConnectionTable, toRecord, type ConnectionEntry, type ConnectionRecord } from './connection-table';
-import type { LiveConnection, ProxyContext } from './context';
-import { ProxyClosingError, type SwitchboardError } from './errors';
+import { ConnectionTable, clientKey, toRecord, type ConnectionEntry, type ConnectionRecord } from './connection-table';
+import type { LiveConnection, Opened, ProxyContext } from './context';
+import { BackendDrainingError, ERROR_REPLIES, InvalidOptionError, NoBackendError, ProxyClosingError, ProxyFullError, type SwitchboardError } from './errors';
 import type { ProxyEvents } from './events';
-import { hostKey, type ResponsePolicy } from './header-policy';
+import type { ResponsePolicy } from './header-policy';
 import { BackendDispatchers, handleHttpRequest } from './http-forward';
-import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options';
-import type { ConnectionProtocol, PickContext } from './strategies/strategy';
+import { resolveBackend, resolveOptions, type BackendSpec, type ProxyOptions, type ResolvedOptions } from './options';
+import type { BackendState, ConnectionProtocol, PickContext } from './strategies/strategy';
 import { handleUpgrade } from './upgrade';
 
 const debug = debuglog('switchboard');
+
+/** What the proxy tells passive health checking. @internal */
+interface HealthReporter {
+  add(target: { id: string; url: string }): void;
+  remove(id: string): void;
+  state(id: string): 'up' | 'down';
+  reportFailure(id: string, kind: 'connect' | 'timeout' | 'status-5xx'): void;
+  reportSuccess(id: string): void;
+}
+
+/**
+ * Options of {@link Proxy.drain}.
+ *
+ * @example
+ * ```ts
+ * import type { DrainOptions } from '@switchboard/proxy';
+ * const opts: DrainOptions = { timeout: 10_000, code: 1012 };
+ * ```
+ */
+export interface DrainOptions {
+  /**
+   * How long WebSockets get to close before they are destroyed, in ms.
+   * @defaultValue the proxy's `drainTimeout` (30000)
+   */
+  readonly timeout?: number;
+  /**
+   * The close code sent to both sides.
+   * @defaultValue 1012 (Service Restart)
+   */
+  readonly code?: number;
+}
 
 /**
  * An L7 reverse proxy for HTTP and WebSocket traffic. Create it with {@link createProxy}.
@@ -41,6 +72,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #ctx: ProxyContext;
   #servers: Server[] = [];
   #closing: Promise<void> | undefined;
+  readonly #waiters = new Set<() => void>();
+  #health: HealthReporter | undefined;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
@@ -53,7 +86,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const responsePolicy: ResponsePolicy = {
       hidden: this.#options.hiddenHeaders,
       server: this.#options.server,
-      backendHosts: this.#options.rewriteLocation ? new Set(this.#options.backends.map((b) => hostKey(b.url))) : undefined,
+      backendHosts: this.#options.rewriteLocation ? this.#pool.hosts : undefined,
     };
     this.#ctx = {
       options: this.#options,
@@ -62,26 +95,30 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       responsePolicy,
       live: this.#live,
       isClosing: () => this.#closing !== undefined,
-      open: (req, protocol) => this.#open(req, protocol),
+      open: (req, protocol, exclude) => this.#open(req, protocol, exclude),
       finish: (backend, entry, reason) => this.#finish(backend, entry, reason),
       reportError: (err) => this.#reportError(err),
+      backendFailed: (backend, kind) => this.#health?.reportFailure(backend.id, kind),
+      backendSucceeded: (backend) => this.#health?.reportSuccess(backend.id),
     };
     this.#dispatchers = new BackendDispatchers(this.#ctx);
   }
 
-  #open(req: IncomingMessage, protocol: ConnectionProtocol): { backend: Backend; entry: ConnectionEntry; pick: PickContext } | undefined {
-    const candidates = this.#pool.candidates();
-    if (candidates.length === 0) return undefined;
-    const pick: PickContext = {
-      req,
-      client: { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 },
-      protocol,
-    };
+  #open(req: IncomingMessage, protocol: ConnectionProtocol, exclude?: ReadonlySet<string>): Opened | SwitchboardError {
+    const client = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    const context = { clientAddress: clientKey(client.address, client.port) };
+    if (this.#table.size >= this.#options.maxConnections) return new ProxyFullError('proxy is at maxConnections', context);
+    let candidates = this.#pool.candidates();
+    if (exclude !== undefined) candidates = candidates.filter((b) => !exclude.has(b.id));
+    if (candidates.length === 0) return new NoBackendError('no backend available', context);
+    const pick: PickContext = { req, client, protocol };
     const chosen = this.#options.strategy.pick(pick, candidates);
-    // A strategy may only return one of the live backend objects it was given.
+    // A strategy may only return one of the live backend objects it was given;
+    // custom strategies are not trusted to honour state and limits.
     const backend = chosen === undefined ? undefined : this.#pool.get(chosen.id);
-    // Custom strategies are not trusted to honour state and limits.
-    if (backend === undefined || backend.state !== 'up' || this.#table.countFor(backend.id) >= backend.maxConnections) return undefined;
+    if (backend === undefined || backend.state !== 'up' || this.#table.countFor(backend.id) >= backend.maxConnections || exclude?.has(backend.id)) {
+      return new NoBackendError(`strategy ${this.#options.strategy.name} found no backend`, context);
+    }
     const entry = this.#table.add(pick.client.address, pick.client.port, backend.id, protocol);
     this.#options.strategy.onConnectionOpen?.(backend, pick);
     if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(entry));
@@ -94,6 +131,24 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       if (this.listenerCount('connectionClose') > 0) this.emit('connectionClose', toRecord(entry), reason);
     }
     if (reason !== undefined) this.#reportError(reason);
+    for (const waiter of this.#waiters) waiter();
+  }
+
+  /** Resolves true once `check()` holds after a connection ends, false after `timeout` ms. */
+  #waitUntil(check: () => boolean, timeout: number): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+        resolve(ok);
+      };
+      const waiter = (): void => {
+        if (check()) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeout);
+      this.#waiters.add(waiter);
+    });
   }
 
   #reportError(err: SwitchboardError): void {
@@ -184,6 +239,125 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
+   * Adds a backend at runtime; new connections may land on it at once.
+   * Throws `InvalidOptionError` for a bad spec or a duplicate id.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * proxy.addBackend({ url: 'http://127.0.0.1:9002', id: 'b', weight: 2 });
+   * ```
+   */
+  addBackend(spec: string | BackendSpec): BackendSnapshot {
+    const resolved = resolveBackend(spec, 'backend');
+    if (this.#pool.get(resolved.id) !== undefined) throw new InvalidOptionError(`backend id already in use: ${resolved.id}`);
+    const backend = this.#pool.add(resolved);
+    this.#health?.add(backend);
+    const snapshot = backend.snapshot();
+    this.emit('backendAdd', snapshot);
+    return snapshot;
+  }
+
+  /**
+   * Removes a backend. New connections stop going to it at once. With
+   * `drain: true` its WebSockets are first asked to close (see {@link Proxy.drain})
+   * and the promise resolves once they are gone; otherwise live connections are
+   * left to end on their own.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001', { url: 'http://127.0.0.1:9002', id: 'b' }] });
+   * await proxy.removeBackend('b', { drain: true, timeout: 10_000 });
+   * ```
+   */
+  async removeBackend(id: string, options: { drain?: boolean } & DrainOptions = {}): Promise<void> {
+    const backend = this.#requireBackend(id);
+    if (options.drain === true) await this.drain(id, options);
+    if (this.#pool.remove(id) === undefined) return;
+    this.#health?.remove(id);
+    this.#dispatchers.forget(id);
+    this.emit('backendRemove', backend.snapshot());
+  }
+
+  /**
+   * Changes a backend's weight; strategies rebuild their tables at once.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: [{ url: 'http://127.0.0.1:9001', id: 'a' }] });
+   * proxy.setWeight('a', 5);
+   * ```
+   */
+  setWeight(id: string, weight: number): void {
+    this.#requireBackend(id);
+    if (!Number.isInteger(weight) || weight < 1) throw new InvalidOptionError(`weight must be a positive integer, got ${String(weight)}`);
+    this.#pool.setWeight(id, weight);
+  }
+
+  /**
+   * Drains a backend: no new connections go to it, each of its WebSockets gets
+   * a close frame (`code`, default 1012 Service Restart) sent to the client and
+   * to the backend at a frame boundary, and whatever is still open after
+   * `timeout` ms is destroyed. In-flight HTTP requests may finish within the
+   * same time. Resolves when the backend has no connection left; the backend
+   * stays in the pool in state `draining` (use {@link Proxy.removeBackend} or
+   * {@link Proxy.undrain} next).
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: [{ url: 'http://127.0.0.1:9001', id: 'a' }, 'http://127.0.0.1:9002'] });
+   * await proxy.drain('a', { timeout: 5000 });
+   * ```
+   */
+  async drain(id: string, options: DrainOptions = {}): Promise<void> {
+    this.#requireBackend(id);
+    const timeout = options.timeout ?? this.#options.drainTimeout;
+    const code = options.code ?? ERROR_REPLIES.ERR_BACKEND_DRAINING.closeCode;
+    if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidOptionError(`drain timeout must be a non-negative number of milliseconds, got ${String(timeout)}`);
+    if (!Number.isInteger(code) || code < 1000 || code > 4999) throw new InvalidOptionError(`drain code must be a WebSocket close code (1000-4999), got ${String(code)}`);
+    this.#setState(id, 'draining', 'drain requested');
+    for (const conn of [...this.#live]) {
+      if (conn.backendId === id) conn.close(code, 'backend draining', timeout, new BackendDrainingError('backend is draining', { backendId: id }));
+    }
+    const empty = (): boolean => this.#table.countFor(id) === 0;
+    if (await this.#waitUntil(empty, timeout)) return;
+    for (const conn of [...this.#live]) if (conn.backendId === id) conn.teardown(new BackendDrainingError('drain timeout: connection destroyed', { backendId: id }));
+  }
+
+  /**
+   * Puts a drained backend back in service.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: [{ url: 'http://127.0.0.1:9001', id: 'a' }] });
+   * await proxy.drain('a', { timeout: 0 });
+   * proxy.undrain('a');
+   * ```
+   */
+  undrain(id: string): void {
+    const backend = this.#requireBackend(id);
+    if (backend.state === 'draining') this.#setState(id, this.#health?.state(id) ?? 'up', 'undrain requested');
+  }
+
+  #requireBackend(id: string): Backend {
+    const backend = this.#pool.get(id);
+    if (backend === undefined) throw new InvalidOptionError(`no backend with id ${JSON.stringify(id)}`);
+    return backend;
+  }
+
+  #setState(id: string, state: BackendState, reason: string): void {
+    const backend = this.#pool.get(id);
+    if (backend === undefined) return;
+    const previous = backend.state;
+    if (this.#pool.setState(id, state)) this.emit('backendStateChange', backend.snapshot(), previous, reason);
+  }
+
+  /**
    * A snapshot of the connection table: one record per live proxied connection.
    *
    * @example
@@ -212,10 +386,11 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
-   * Graceful shutdown: stops accepting (new arrivals get 503), sends every live
-   * WebSocket a 1001 close frame both ways (at a frame boundary), lets
-   * in-flight HTTP requests finish, and destroys what is left after
-   * `closeTimeout`. Idempotent; resolves when every socket is gone.
+   * Graceful shutdown for deploys: stops accepting (new arrivals get 503),
+   * sends every live WebSocket a 1001 close frame both ways (at a frame
+   * boundary), lets in-flight HTTP requests finish, and destroys what is left
+   * after `timeout` (default `closeTimeout`). `{ drain: false }` skips the
+   * close frames and waiting. Idempotent; resolves when every socket is gone.
    *
    * @example
    * ```ts
@@ -225,8 +400,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * await proxy.close();
    * ```
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#shutdown(true);
+  close(options: { drain?: boolean; timeout?: number } = {}): Promise<void> {
+    const timeout = options.timeout ?? this.#options.closeTimeout;
+    if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidOptionError(`close timeout must be a non-negative number of milliseconds, got ${String(timeout)}`);
+    this.#closing ??= this.#shutdown(options.drain ?? true, timeout);
     return this.#closing;
   }
 
@@ -242,43 +419,27 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   destroy(): Promise<void> {
     if (this.#closing === undefined) {
-      this.#closing = this.#shutdown(false);
+      this.#closing = this.#shutdown(false, 0);
       return this.#closing;
     }
     for (const conn of [...this.#live]) conn.abort();
     return this.#closing;
   }
 
-  async #shutdown(graceful: boolean): Promise<void> {
+  async #shutdown(graceful: boolean, closeTimeout: number): Promise<void> {
     const servers = this.#servers;
     this.#servers = [];
     const serversClosed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const s of servers) s.closeIdleConnections();
     if (graceful) {
-      const { closeTimeout } = this.#options;
-      for (const conn of [...this.#live]) conn.shutdown(closeTimeout);
-      if (this.#live.size > 0) await this.#waitForLive(closeTimeout);
+      const code = ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode;
+      for (const conn of [...this.#live]) conn.close(code, 'proxy shutting down', closeTimeout, new ProxyClosingError('proxy is shutting down', { backendId: conn.backendId }));
+      await this.#waitUntil(() => this.#live.size === 0, closeTimeout);
     }
     for (const conn of [...this.#live]) conn.abort();
     for (const s of servers) s.closeAllConnections();
     await this.#dispatchers.close(graceful);
     await serversClosed;
-  }
-
-  #waitForLive(timeout: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeout);
-      const onClose = (): void => {
-        if (this.#live.size === 0) done();
-      };
-      const self = this;
-      function done(): void {
-        clearTimeout(timer);
-        self.removeListener('connectionClose', onClose);
-        resolve();
-      }
-      this.on('connectionClose', onClose);
-    });
   }
 }
 

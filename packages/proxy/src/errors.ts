@@ -28,7 +28,10 @@ export type ErrorCode =
   | 'ERR_BAD_HANDSHAKE'
   | 'ERR_BAD_REQUEST'
   | 'ERR_UNSUPPORTED_WS_VERSION'
-  | 'ERR_PROXY_CLOSING';
+  | 'ERR_PROXY_CLOSING'
+  | 'ERR_PROXY_FULL'
+  | 'ERR_BACKEND_DRAINING'
+  | 'ERR_IDLE_TIMEOUT';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -59,6 +62,9 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_BAD_REQUEST: { status: 400, closeCode: 1002 },
   ERR_UNSUPPORTED_WS_VERSION: { status: 426, closeCode: 1002 },
   ERR_PROXY_CLOSING: { status: 503, closeCode: 1001 },
+  ERR_PROXY_FULL: { status: 503, closeCode: 1013 },
+  ERR_BACKEND_DRAINING: { status: 503, closeCode: 1012 },
+  ERR_IDLE_TIMEOUT: { status: 0, closeCode: 1001 },
 };
 
 /**
@@ -309,4 +315,46 @@ export class UnsupportedWebSocketVersionError extends SwitchboardError {
 export class ProxyClosingError extends SwitchboardError {
   readonly code = 'ERR_PROXY_CLOSING' as const;
   override readonly name = 'ProxyClosingError';
+}
+
+/**
+ * The proxy is at its `maxConnections`. Client gets 503 with `Retry-After`.
+ *
+ * @example
+ * ```ts
+ * import { ProxyFullError } from '@switchboard/proxy';
+ * console.log(new ProxyFullError('full').status); // 503
+ * ```
+ */
+export class ProxyFullError extends SwitchboardError {
+  readonly code = 'ERR_PROXY_FULL' as const;
+  override readonly name = 'ProxyFullError';
+}
+
+/**
+ * The connection's backend is being drained (removed or restarted). WebSockets get 1012 (Service Restart).
+ *
+ * @example
+ * ```ts
+ * import { BackendDrainingError } from '@switchboard/proxy';
+ * console.log(new BackendDrainingError('drain').closeCode); // 1012
+ * ```
+ */
+export class BackendDrainingError extends SwitchboardError {
+  readonly code = 'ERR_BACKEND_DRAINING' as const;
+  override readonly name = 'BackendDrainingError';
+}
+
+/**
+ * A WebSocket carried no traffic in either direction for `idleTimeout`. Both sides get 1001.
+ *
+ * @example
+ * ```ts
+ * import { IdleTimeoutError } from '@switchboard/proxy';
+ * console.log(new IdleTimeoutError('idle').closeCode); // 1001
+ * ```
+ */
+export class IdleTimeoutError extends SwitchboardError {
+  readonly code = 'ERR_IDLE_TIMEOUT' as const;
+  override readonly name = 'IdleTimeoutError';
 }

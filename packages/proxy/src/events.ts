@@ -1,4 +1,6 @@
+import type { BackendSnapshot } from './backend-pool';
 import type { ConnectionRecord } from './connection-table';
+import type { BackendState } from './strategies/strategy';
 import type { SwitchboardError } from './errors';
 
 /**
@@ -26,4 +28,10 @@ export interface ProxyEvents {
   connectionClose: [connection: ConnectionRecord, reason: SwitchboardError | undefined];
   /** A connection failed. The proxy keeps serving. */
   error: [error: SwitchboardError];
+  /** A backend was added at runtime. */
+  backendAdd: [backend: BackendSnapshot];
+  /** A backend was removed at runtime. */
+  backendRemove: [backend: BackendSnapshot];
+  /** A backend changed state (health check, ejection, drain); `backend.state` is the new state. */
+  backendStateChange: [backend: BackendSnapshot, previous: BackendState, reason: string];
 }

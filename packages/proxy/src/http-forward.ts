@@ -3,8 +3,8 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Backend } from './backend-pool';
-import { clientKey, type ConnectionEntry } from './connection-table';
-import type { LiveConnection, ProxyContext } from './context';
+import { clientKey } from './connection-table';
+import type { LiveConnection, Opened, ProxyContext } from './context';
 import { sendHttpError } from './error-response';
 import {
   BackendConnectError,
@@ -14,12 +14,10 @@ import {
   BadHandshakeError,
   BadRequestError,
   ClientAbortedError,
-  NoBackendError,
   ProxyClosingError,
   type SwitchboardError,
 } from './errors';
 import { filterResponseHeaders, flattenHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
-import type { PickContext } from './strategies/strategy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
 
@@ -70,6 +68,14 @@ export class BackendDispatchers {
     return pool;
   }
 
+  /** Closes a removed backend's pool once its in-flight requests are done. */
+  forget(id: string): void {
+    const pool = this.#pools.get(id);
+    if (pool === undefined) return;
+    this.#pools.delete(id);
+    pool.close().catch(() => undefined);
+  }
+
   /** Closes every pool: graceful waits for queued requests, otherwise destroys them. */
   async close(graceful: boolean): Promise<void> {
     const pools = [...this.#pools.values()];
@@ -78,6 +84,19 @@ export class BackendDispatchers {
   }
 }
 
+/** Methods whose requests may be sent twice (RFC 9110 section 9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** Failures after which the backend cannot have acted on the request, or an idempotent one may be resent. */
+const RETRYABLE = new Set(['ERR_BACKEND_CONNECT', 'ERR_BACKEND_RESET']);
+
+type UndiciResponse = {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+  trailers: Record<string, string | string[] | undefined>;
+};
+
 /**
  * One HTTP request in flight through the proxy.
  * @internal
@@ -85,59 +104,78 @@ export class BackendDispatchers {
 class HttpExchange implements LiveConnection {
   readonly protocol = 'http' as const;
   readonly #ctx: ProxyContext;
+  readonly #dispatchers: BackendDispatchers;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
-  readonly #backend: Backend;
-  readonly #entry: ConnectionEntry;
-  readonly #pick: PickContext;
-  readonly #abort = new AbortController();
+  #opened: Opened;
+  readonly #tried = new Set<string>();
+  readonly #hasBody: boolean;
+  #abort = new AbortController();
   #body: Readable | undefined;
   #done = false;
 
-  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: { backend: Backend; entry: ConnectionEntry; pick: PickContext }) {
+  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened) {
     this.#ctx = ctx;
+    this.#dispatchers = dispatchers;
     this.#req = req;
     this.#res = res;
-    this.#backend = opened.backend;
-    this.#entry = opened.entry;
-    this.#pick = opened.pick;
+    this.#opened = opened;
+    this.#hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     ctx.live.add(this);
     res.on('close', this.#resOnClose);
-    const { options } = ctx;
-    const proto = (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    this.#send();
+  }
+
+  get backendId(): string {
+    return this.#opened.backend.id;
+  }
+
+  #send(): void {
+    const { options } = this.#ctx;
+    const req = this.#req;
+    this.#tried.add(this.#opened.backend.id);
     const headers = forwardRequestHeaders(req.rawHeaders, {
-      clientAddress: this.#entry.clientAddress,
-      proto,
+      clientAddress: this.#opened.entry.clientAddress,
+      proto: (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
       xForwarded: options.xForwarded,
       forwarded: options.forwarded,
       upgrade: false,
     });
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-    dispatchers
-      .get(this.#backend)
+    const signal = this.#abort.signal;
+    this.#dispatchers
+      .get(this.#opened.backend)
       .request({
         path: req.url ?? '/',
         method: req.method ?? 'GET',
         headers,
-        body: hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null,
-        signal: this.#abort.signal,
+        body: this.#hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null,
+        signal,
       })
-      .then(this.#onResponse, this.#onRequestError);
+      .then(
+        (response) => {
+          if (signal === this.#abort.signal) this.#onResponse(response);
+          else response.body.destroy();
+        },
+        (err: Error & { code?: string }) => {
+          if (signal === this.#abort.signal) this.#onRequestError(err);
+        },
+      );
   }
 
   #errorContext(): ErrorCtx {
-    return { backendId: this.#backend.id, clientAddress: clientKey(this.#entry.clientAddress, this.#entry.clientPort), connectionId: this.#entry.id };
+    const { backend, entry } = this.#opened;
+    return { backendId: backend.id, clientAddress: clientKey(entry.clientAddress, entry.clientPort), connectionId: entry.id };
   }
 
   /** The request body as an async iterable that counts bytes and keeps undici's pull-based backpressure. */
   async *#countedBody(): AsyncGenerator<Buffer> {
     for await (const chunk of this.#req as AsyncIterable<Buffer>) {
-      this.#entry.bytesIn += chunk.length;
+      this.#opened.entry.bytesIn += chunk.length;
       yield chunk;
     }
   }
 
-  readonly #onResponse = (response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable; trailers: Record<string, string | string[] | undefined> }): void => {
+  #onResponse(response: UndiciResponse): void {
     const res = this.#res;
     const body = response.body;
     this.#body = body;
@@ -145,40 +183,56 @@ class HttpExchange implements LiveConnection {
       body.destroy();
       return;
     }
+    const { backend, entry, pick } = this.#opened;
+    if (response.statusCode >= 500) this.#ctx.backendFailed(backend, 'status-5xx');
+    else this.#ctx.backendSucceeded(backend);
     const { options, responsePolicy } = this.#ctx;
     const proto = (this.#req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
-    const extra = options.strategy.responseHeaders?.(this.#backend, this.#pick);
+    const extra = options.strategy.responseHeaders?.(backend, pick);
     const headers = filterResponseHeaders(flattenHeaders(response.headers), responsePolicy, publicOriginOf(this.#req.headers.host, proto), false, extra);
     res.writeHead(response.statusCode, headers);
     body.on('data', (chunk: Buffer) => {
-      this.#entry.bytesOut += chunk.length;
+      entry.bytesOut += chunk.length;
       if (!res.write(chunk)) body.pause();
     });
     res.on('drain', () => body.resume());
     body.on('end', () => {
       const trailers = response.trailers;
-      const names = Object.keys(trailers);
-      if (names.length > 0) res.addTrailers(flattenTrailers(trailers));
+      if (Object.keys(trailers).length > 0) res.addTrailers(flattenTrailers(trailers));
       res.end();
     });
     body.on('error', (err: Error & { code?: string }) => {
       this.teardown(this.#abort.signal.aborted ? undefined : mapUndiciError(err, this.#errorContext()));
     });
-  };
+  }
 
-  readonly #onRequestError = (err: Error & { code?: string }): void => {
-    if (this.#done) return;
-    if (this.#abort.signal.aborted) return;
-    this.teardown(mapUndiciError(err, this.#errorContext()));
-  };
+  #onRequestError(err: Error & { code?: string }): void {
+    if (this.#done || this.#abort.signal.aborted) return;
+    const mapped = mapUndiciError(err, this.#errorContext());
+    const timedOut = err.code === 'UND_ERR_CONNECT_TIMEOUT';
+    if (timedOut || mapped.code === 'ERR_BACKEND_CONNECT') this.#ctx.backendFailed(this.#opened.backend, timedOut ? 'timeout' : 'connect');
+    // Only a request that can be sent again unchanged is retried: no body (it is consumed), idempotent method.
+    const retryable = (RETRYABLE.has(mapped.code) || timedOut) && !this.#hasBody && IDEMPOTENT.has(this.#req.method ?? '');
+    if (retryable && this.#tried.size <= this.#ctx.options.retries && !this.#ctx.isClosing()) {
+      const next = this.#ctx.open(this.#req, 'http', this.#tried);
+      if ('entry' in next) {
+        this.#ctx.finish(this.#opened.backend, this.#opened.entry, mapped);
+        this.#opened = next;
+        this.#abort = new AbortController();
+        this.#send();
+        return;
+      }
+    }
+    this.teardown(mapped);
+  }
 
   readonly #resOnClose = (): void => {
     if (this.#res.writableFinished) this.#finish(undefined);
     else this.teardown(new ClientAbortedError('client went away before the response completed', this.#errorContext()));
   };
 
-  shutdown(): void {
-    // In-flight requests are left to finish; close() aborts them after closeTimeout.
+  close(): void {
+    // In-flight requests are left to finish; close() and drain() abort them after their timeout.
   }
 
   abort(): void {
@@ -198,7 +252,7 @@ class HttpExchange implements LiveConnection {
     if (this.#done) return;
     this.#done = true;
     this.#ctx.live.delete(this);
-    this.#ctx.finish(this.#backend, this.#entry, reason);
+    this.#ctx.finish(this.#opened.backend, this.#opened.entry, reason);
   }
 }
 
@@ -232,6 +286,6 @@ export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatc
     return reject(new BadHandshakeError('Connection header does not contain upgrade', { clientAddress }));
   }
   const opened = ctx.open(req, 'http');
-  if (opened === undefined) return reject(new NoBackendError('no backend available', { clientAddress }));
+  if (!('entry' in opened)) return reject(opened);
   new HttpExchange(ctx, dispatchers, req, res, opened);
 }

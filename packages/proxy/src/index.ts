@@ -1,4 +1,5 @@
 export { createProxy, Proxy } from './create-proxy';
+export type { DrainOptions } from './create-proxy';
 export type { ProxyEvents } from './events';
 export { DEFAULT_HIDDEN_HEADERS } from './options';
 export type { BackendSpec, HideHeadersOption, ProxyOptions } from './options';
@@ -12,13 +13,16 @@ export {
   BackendResetError,
   BackendTimeoutError,
   BadHandshakeError,
+  BackendDrainingError,
   BadRequestError,
   ClientAbortedError,
   ClientResetError,
   HandshakeTimeoutError,
+  IdleTimeoutError,
   InvalidOptionError,
   NoBackendError,
   ProxyClosingError,
+  ProxyFullError,
   SwitchboardError,
   UnsupportedWebSocketVersionError,
   isSwitchboardError,

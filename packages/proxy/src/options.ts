@@ -131,6 +131,34 @@ export interface ProxyOptions {
    * @defaultValue 1
    */
   readonly retryAfter?: number;
+  /**
+   * How many other backends a WebSocket upgrade (or an idempotent HTTP request
+   * without a body) is retried on when its backend refuses or does not connect
+   * or answer in time. The client sees at most one 502/503/504.
+   * @defaultValue 2
+   */
+  readonly retries?: number;
+  /**
+   * Most live connections through the proxy as a whole; excess arrivals get 503 with `Retry-After`.
+   * @defaultValue `Infinity`
+   */
+  readonly maxConnections?: number;
+  /**
+   * Close a WebSocket that carried no traffic either way for this long, in ms; 0 disables it.
+   * @defaultValue 0
+   * @remarks Checked once per period, so a silent connection ends between one and two periods after its last byte.
+   */
+  readonly idleTimeout?: number;
+  /**
+   * With {@link ProxyOptions.idleTimeout}: first send a ping to each side, and close only if the next period is silent too.
+   * @defaultValue false
+   */
+  readonly idlePing?: boolean;
+  /**
+   * Default time `drain()` and `removeBackend(id, { drain: true })` give WebSockets to close, in ms.
+   * @defaultValue 30000
+   */
+  readonly drainTimeout?: number;
 }
 
 /**
@@ -161,6 +189,8 @@ export const DEFAULTS = Object.freeze({
   closeTimeout: 10_000,
   halfCloseTimeout: 5000,
   retryAfter: 1,
+  retries: 2,
+  drainTimeout: 30_000,
 });
 
 /** @internal */
@@ -187,6 +217,11 @@ export interface ResolvedOptions {
   readonly server: string | undefined;
   readonly rewriteLocation: boolean;
   readonly retryAfter: number;
+  readonly retries: number;
+  readonly maxConnections: number;
+  readonly idleTimeout: number;
+  readonly idlePing: boolean;
+  readonly drainTimeout: number;
 }
 
 const BACKEND_PROTOCOLS = new Set(['http:', 'https:', 'ws:', 'wss:']);
@@ -199,6 +234,20 @@ function duration(name: string, value: unknown, fallback: number, allowZero = fa
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
     fail(`options.${name} must be a ${allowZero ? 'non-negative' : 'positive'} finite number of milliseconds, got ${String(value)}`);
+  }
+  return value;
+}
+
+function count(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) fail(`options.${name} must be a non-negative integer, got ${String(value)}`);
+  return value;
+}
+
+function limit(name: string, value: unknown): number {
+  if (value === undefined) return Infinity;
+  if (typeof value !== 'number' || !(value >= 1) || (Number.isFinite(value) && !Number.isInteger(value))) {
+    fail(`options.${name} must be a positive integer or Infinity, got ${String(value)}`);
   }
   return value;
 }
@@ -292,5 +341,10 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     server: input.server,
     rewriteLocation: bool('rewriteLocation', input.rewriteLocation, true),
     retryAfter,
+    retries: count('retries', input.retries, DEFAULTS.retries),
+    maxConnections: limit('maxConnections', input.maxConnections),
+    idleTimeout: duration('idleTimeout', input.idleTimeout, 0, true),
+    idlePing: bool('idlePing', input.idlePing, false),
+    drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
   });
 }

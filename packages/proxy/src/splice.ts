@@ -1,7 +1,19 @@
 import type { Socket } from 'node:net';
 import { clientKey, type ConnectionEntry } from './connection-table';
-import { BackendResetError, ClientResetError, type SwitchboardError } from './errors';
-import { FrameTracker, encodeCloseFrame } from './ws-frame-tracker';
+import { BackendResetError, ClientResetError, IdleTimeoutError, type SwitchboardError } from './errors';
+import { FrameTracker, encodeCloseFrame, encodePingFrame } from './ws-frame-tracker';
+
+/**
+ * Timing settings of a splice (all in ms; 0 disables).
+ * @internal
+ */
+export interface SpliceOptions {
+  readonly halfCloseTimeout: number;
+  readonly idleTimeout: number;
+  readonly idlePing: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** How long a peer may take to finish a close the proxy started, in ms. */
 const PARTING_GRACE = 1000;
@@ -31,7 +43,7 @@ export class Splice {
   readonly client: Socket;
   readonly backend: Socket;
   readonly #entry: ConnectionEntry;
-  readonly #halfCloseTimeout: number;
+  readonly #options: SpliceOptions;
   readonly #onDone: (reason: SwitchboardError | undefined) => void;
   /** Client -> backend frames (masked). */
   readonly #up = new FrameTracker({ masked: true });
@@ -40,6 +52,10 @@ export class Splice {
   #clientEnded = false;
   #backendEnded = false;
   #timer: NodeJS.Timeout | undefined;
+  /** Idle check: runs once per idleTimeout and compares byte totals, so the hot path pays nothing. */
+  #idleTimer: NodeJS.Timeout | undefined;
+  #idleBytes = -1;
+  #pinged = false;
   #done = false;
   /** Set once the proxy itself is ending the connection (close frames sent or pending). */
   #closing = false;
@@ -55,14 +71,15 @@ export class Splice {
     client: Socket,
     backend: Socket,
     entry: ConnectionEntry,
-    halfCloseTimeout: number,
+    options: SpliceOptions,
     onDone: (reason: SwitchboardError | undefined) => void,
   ) {
     this.client = client;
     this.backend = backend;
     this.#entry = entry;
-    this.#halfCloseTimeout = halfCloseTimeout;
+    this.#options = options;
     this.#onDone = onDone;
+    if (options.idleTimeout > 0) this.#idleTimer = setTimeout(this.#onIdleCheck, options.idleTimeout);
 
     client.on('data', this.#clientOnData);
     client.on('end', this.#clientOnEnd);
@@ -184,9 +201,29 @@ export class Splice {
       return;
     }
     other.end();
-    if (this.#halfCloseTimeout === 0) this.teardown(undefined);
-    else this.#timer ??= setTimeout(this.#onTimer, this.#halfCloseTimeout);
+    if (this.#options.halfCloseTimeout === 0) this.teardown(undefined);
+    else this.#timer ??= setTimeout(this.#onTimer, this.#options.halfCloseTimeout);
   }
+
+  readonly #onIdleCheck = (): void => {
+    this.#idleTimer = undefined;
+    if (this.#done || this.#closing) return;
+    const total = this.#entry.bytesIn + this.#entry.bytesOut;
+    if (total !== this.#idleBytes) {
+      this.#idleBytes = total;
+      this.#pinged = false;
+    } else if (this.#options.idlePing && !this.#pinged && this.#up.atBoundary && this.#down.atBoundary) {
+      // A ping each way: live peers answer with a pong, which counts as traffic.
+      this.#pinged = true;
+      this.client.write(encodePingFrame(EMPTY, false));
+      this.backend.write(encodePingFrame(EMPTY, true));
+    } else {
+      const code = 1001;
+      this.requestClose(code, 'idle timeout', PARTING_GRACE, new IdleTimeoutError('no traffic in either direction', this.#context()));
+      return;
+    }
+    this.#idleTimer = setTimeout(this.#onIdleCheck, this.#options.idleTimeout);
+  };
 
   readonly #onTimer = (): void => {
     this.#timer = undefined;
@@ -275,7 +312,9 @@ export class Splice {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#idleTimer);
     this.#timer = undefined;
+    this.#idleTimer = undefined;
     this.client.destroy();
     this.backend.destroy();
     this.#onDone(reason ?? this.#reason);

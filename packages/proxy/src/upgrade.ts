@@ -2,9 +2,8 @@ import { request as httpRequest, STATUS_CODES, type ClientRequest, type Incoming
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { Backend } from './backend-pool';
-import { clientKey, type ConnectionEntry } from './connection-table';
-import type { LiveConnection, ProxyContext } from './context';
+import { clientKey } from './connection-table';
+import type { LiveConnection, Opened, ProxyContext } from './context';
 import { sendRawError } from './error-response';
 import {
   BackendConnectError,
@@ -14,16 +13,13 @@ import {
   BadHandshakeError,
   ClientAbortedError,
   ClientResetError,
-  ERROR_REPLIES,
   HandshakeTimeoutError,
-  NoBackendError,
   ProxyClosingError,
   UnsupportedWebSocketVersionError,
   type SwitchboardError,
 } from './errors';
 import { filterResponseHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
 import { Splice } from './splice';
-import type { PickContext } from './strategies/strategy';
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
@@ -60,7 +56,8 @@ function mapBackendError(err: NodeJS.ErrnoException, ctx: { backendId: string; c
 }
 
 /**
- * One WebSocket through the proxy: backend connect, handshake relay, then a {@link Splice}.
+ * One WebSocket through the proxy: backend connect (retried on other backends
+ * while nothing has been answered), handshake relay, then a {@link Splice}.
  * @internal
  */
 class WebSocketTunnel implements LiveConnection {
@@ -69,26 +66,23 @@ class WebSocketTunnel implements LiveConnection {
   readonly #client: Duplex;
   readonly #req: IncomingMessage;
   readonly #head: Buffer;
-  readonly #backend: Backend;
-  readonly #entry: ConnectionEntry;
-  readonly #pick: PickContext;
-  #upstream: Socket | undefined;
-  #request: ClientRequest | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #opened: Opened;
+  /** Backends already tried for this upgrade. */
+  readonly #tried = new Set<string>();
+  /** The current backend attempt; its listeners ignore events once it is replaced. */
+  #attempt: { socket: Socket; request: ClientRequest; timer: NodeJS.Timeout | undefined } | undefined;
   #splice: Splice | undefined;
   #done = false;
   /** Bytes the client sent after the handshake, before the backend's 101. */
   #early: Buffer[] = [];
   #earlyBytes = 0;
 
-  constructor(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, opened: { backend: Backend; entry: ConnectionEntry; pick: PickContext }) {
+  constructor(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, opened: Opened) {
     this.#ctx = ctx;
     this.#req = req;
     this.#client = client;
     this.#head = head;
-    this.#backend = opened.backend;
-    this.#entry = opened.entry;
-    this.#pick = opened.pick;
+    this.#opened = opened;
     ctx.live.add(this);
     client.on('error', this.#clientOnError);
     client.on('close', this.#clientOnClose);
@@ -99,59 +93,86 @@ class WebSocketTunnel implements LiveConnection {
     this.#connect();
   }
 
+  get backendId(): string {
+    return this.#opened.backend.id;
+  }
+
   #errorContext(): { backendId: string; clientAddress: string; connectionId: number } {
-    return { backendId: this.#backend.id, clientAddress: clientKey(this.#entry.clientAddress, this.#entry.clientPort), connectionId: this.#entry.id };
+    const { backend, entry } = this.#opened;
+    return { backendId: backend.id, clientAddress: clientKey(entry.clientAddress, entry.clientPort), connectionId: entry.id };
   }
 
   #connect(): void {
     const { options } = this.#ctx;
-    const b = this.#backend;
+    const b = this.#opened.backend;
+    this.#tried.add(b.id);
     const socket = b.secure
       ? tlsConnect({ host: b.host, port: b.port, servername: isIp(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] })
       : netConnect({ host: b.host, port: b.port, allowHalfOpen: true });
-    this.#upstream = socket;
-    socket.on('error', this.#backendOnError);
-    socket.once(b.secure ? 'secureConnect' : 'connect', this.#backendOnConnect);
-    this.#timer = setTimeout(this.#onConnectTimeout, options.connectTimeout);
-
-    const proto = isEncrypted(this.#client) ? 'https' : 'http';
     const headers = forwardRequestHeaders(this.#req.rawHeaders, {
-      clientAddress: this.#entry.clientAddress,
-      proto,
+      clientAddress: this.#opened.entry.clientAddress,
+      proto: isEncrypted(this.#client) ? 'https' : 'http',
       xForwarded: options.xForwarded,
       forwarded: options.forwarded,
       upgrade: true,
     });
-    const req = httpRequest({ method: 'GET', path: this.#req.url, headers, createConnection: () => socket });
-    this.#request = req;
-    req.on('error', this.#backendOnError);
-    req.on('upgrade', this.#backendOnUpgrade);
-    req.on('response', this.#backendOnResponse);
-    req.end();
+    const request = httpRequest({ method: 'GET', path: this.#req.url, headers, createConnection: () => socket });
+    const attempt = { socket, request, timer: undefined as NodeJS.Timeout | undefined };
+    this.#attempt = attempt;
+    const current = (): boolean => this.#attempt === attempt && !this.#done;
+    const fail = (err: SwitchboardError): void => {
+      if (current()) this.#attemptFailed(err);
+    };
+    socket.on('error', (err: NodeJS.ErrnoException) => fail(mapBackendError(err, this.#errorContext())));
+    request.on('error', (err: NodeJS.ErrnoException) => fail(mapBackendError(err, this.#errorContext())));
+    attempt.timer = setTimeout(() => fail(new BackendTimeoutError('backend did not accept the connection in time', this.#errorContext())), options.connectTimeout);
+    socket.once(b.secure ? 'secureConnect' : 'connect', () => {
+      if (!current()) return;
+      clearTimeout(attempt.timer);
+      attempt.timer = setTimeout(() => fail(new HandshakeTimeoutError('backend did not answer the WebSocket handshake in time', this.#errorContext())), options.handshakeTimeout);
+    });
+    request.on('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
+      if (current()) this.#backendOnUpgrade(res, upstream, upstreamHead);
+      else upstream.destroy();
+    });
+    request.on('response', (res: IncomingMessage) => {
+      if (current()) this.#backendOnResponse(res);
+      else res.destroy();
+    });
+    request.end();
   }
 
-  readonly #backendOnConnect = (): void => {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(this.#onHandshakeTimeout, this.#ctx.options.handshakeTimeout);
-  };
+  /** Drops the current attempt's sockets and timer. */
+  #dropAttempt(): void {
+    const attempt = this.#attempt;
+    if (attempt === undefined) return;
+    this.#attempt = undefined;
+    clearTimeout(attempt.timer);
+    attempt.request.destroy();
+    attempt.socket.destroy();
+  }
 
-  readonly #onConnectTimeout = (): void => {
-    this.#timer = undefined;
-    this.teardown(new BackendTimeoutError('backend did not accept the connection in time', this.#errorContext()));
-  };
-
-  readonly #onHandshakeTimeout = (): void => {
-    this.#timer = undefined;
-    this.teardown(new HandshakeTimeoutError('backend did not answer the WebSocket handshake in time', this.#errorContext()));
-  };
-
-  readonly #backendOnError = (err: NodeJS.ErrnoException): void => {
-    this.teardown(mapBackendError(err, this.#errorContext()));
-  };
-
-  readonly #clientOnError = (err: NodeJS.ErrnoException): void => {
-    this.teardown(new ClientResetError(`client socket error during the handshake: ${err.code ?? err.message}`, { cause: err, ...this.#errorContext() }));
-  };
+  /**
+   * Nothing reached the client yet and the upgrade carries no body, so another
+   * backend may take it: retry while the budget allows, else refuse once.
+   */
+  #attemptFailed(err: SwitchboardError): void {
+    const kind = err.code === 'ERR_BACKEND_TIMEOUT' || err.code === 'ERR_HANDSHAKE_TIMEOUT' ? 'timeout' : 'connect';
+    this.#ctx.backendFailed(this.#opened.backend, kind);
+    if (this.#tried.size > this.#ctx.options.retries || this.#ctx.isClosing()) {
+      this.teardown(err);
+      return;
+    }
+    const next = this.#ctx.open(this.#req, 'websocket', this.#tried);
+    if (!('entry' in next)) {
+      this.teardown(err);
+      return;
+    }
+    this.#dropAttempt();
+    this.#ctx.finish(this.#opened.backend, this.#opened.entry, err);
+    this.#opened = next;
+    this.#connect();
+  }
 
   readonly #clientOnEarlyData = (chunk: Buffer): void => {
     this.#earlyBytes += chunk.length;
@@ -162,64 +183,75 @@ class WebSocketTunnel implements LiveConnection {
     this.#early.push(chunk);
   };
 
+  readonly #clientOnError = (err: NodeJS.ErrnoException): void => {
+    this.teardown(new ClientResetError(`client socket error during the handshake: ${err.code ?? err.message}`, { cause: err, ...this.#errorContext() }));
+  };
+
   readonly #clientOnClose = (): void => {
     this.teardown(new ClientAbortedError('client closed the connection during the handshake', this.#errorContext()));
   };
 
-  readonly #backendOnUpgrade = (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer): void => {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#done) return;
+  #publicOrigin(): string | undefined {
+    return publicOriginOf(this.#req.headers.host, isEncrypted(this.#client) ? 'https' : 'http');
+  }
+
+  #backendOnUpgrade(res: IncomingMessage, upstream: Socket, upstreamHead: Buffer): void {
+    const attempt = this.#attempt;
+    if (attempt !== undefined) clearTimeout(attempt.timer);
+    this.#attempt = undefined;
     const client = this.#client;
     client.removeListener('error', this.#clientOnError);
     client.removeListener('close', this.#clientOnClose);
     client.removeListener('end', this.#clientOnClose);
     client.removeListener('data', this.#clientOnEarlyData);
-    upstream.removeListener('error', this.#backendOnError);
-    const { responsePolicy } = this.#ctx;
-    const extra = this.#ctx.options.strategy.responseHeaders?.(this.#backend, this.#pick);
-    const headers = filterResponseHeaders(res.rawHeaders, responsePolicy, publicOriginOf(this.#req.headers.host, isEncrypted(client) ? 'https' : 'http'), true, extra);
+    upstream.removeAllListeners('error');
+    const { backend, entry, pick } = this.#opened;
+    this.#ctx.backendSucceeded(backend);
+    const extra = this.#ctx.options.strategy.responseHeaders?.(backend, pick);
+    const headers = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), true, extra);
     let head = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     head += '\r\n';
     client.write(head);
     const early = this.#head.length > 0 ? [this.#head, ...this.#early] : this.#early;
     this.#early = [];
-    this.#splice = new Splice(client as Socket, upstream, this.#entry, this.#ctx.options.halfCloseTimeout, this.#onSpliceDone);
+    const { options } = this.#ctx;
+    this.#splice = new Splice(client as Socket, upstream, entry, options, this.#onSpliceDone);
     this.#splice.start(upstreamHead, early);
-  };
+  }
 
   readonly #onSpliceDone = (reason: SwitchboardError | undefined): void => {
     this.#finish(reason);
   };
 
   /** The backend refused the upgrade: relay its answer as a plain HTTP response, then close. */
-  readonly #backendOnResponse = (res: IncomingMessage): void => {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#done) return;
+  #backendOnResponse(res: IncomingMessage): void {
+    const attempt = this.#attempt;
+    if (attempt !== undefined) clearTimeout(attempt.timer);
     const client = this.#client;
     const status = res.statusCode ?? 502;
-    const headers = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, publicOriginOf(this.#req.headers.host, isEncrypted(client) ? 'https' : 'http'), false);
+    if (status >= 500) this.#ctx.backendFailed(this.#opened.backend, 'status-5xx');
+    const headers = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), false);
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nConnection: close\r\n`;
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     client.write(`${head}\r\n`);
+    const entry = this.#opened.entry;
     res.on('data', (chunk: Buffer) => {
-      this.#entry.bytesOut += chunk.length;
+      entry.bytesOut += chunk.length;
       if (!client.write(chunk)) res.pause();
     });
     client.on('drain', () => res.resume());
     res.on('end', () => {
       client.removeListener('close', this.#clientOnClose);
+      client.removeListener('end', this.#clientOnClose);
       client.end(() => this.teardown(undefined));
     });
     res.on('error', (err: NodeJS.ErrnoException) => this.teardown(mapBackendError(err, this.#errorContext())));
-  };
+  }
 
-  shutdown(timeout: number): void {
-    const reason = new ProxyClosingError('proxy is shutting down', this.#errorContext());
-    if (this.#splice !== undefined) this.#splice.requestClose(ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode, 'proxy shutting down', timeout, reason);
-    else this.teardown(reason);
+  close(code: number, text: string, timeout: number, report: SwitchboardError): void {
+    if (this.#splice !== undefined) this.#splice.requestClose(code, text, timeout, report);
+    else this.teardown(report);
   }
 
   abort(): void {
@@ -233,10 +265,7 @@ class WebSocketTunnel implements LiveConnection {
       return;
     }
     if (this.#done) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#request?.destroy();
-    this.#upstream?.destroy();
+    this.#dropAttempt();
     if (reason !== undefined && reason.status !== 0) {
       sendRawError(this.#client, reason, this.#ctx.options.retryAfter, this.#ctx.options.server);
     } else {
@@ -249,7 +278,7 @@ class WebSocketTunnel implements LiveConnection {
     if (this.#done) return;
     this.#done = true;
     this.#ctx.live.delete(this);
-    this.#ctx.finish(this.#backend, this.#entry, reason);
+    this.#ctx.finish(this.#opened.backend, this.#opened.entry, reason);
   }
 }
 
@@ -279,7 +308,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const invalid = validateHandshake(req);
   if (invalid !== undefined) return reject(Object.assign(invalid, { clientAddress }));
   const opened = ctx.open(req, 'websocket');
-  if (opened === undefined) return reject(new NoBackendError('no backend available', { clientAddress }));
+  if (!('entry' in opened)) return reject(opened);
   new WebSocketTunnel(ctx, req, socket, head, opened);
 }
 
