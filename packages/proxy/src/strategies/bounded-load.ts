@@ -26,9 +26,11 @@ export const DEFAULT_BOUNDED_LOAD_FACTOR = 1.25;
  * next backend in its ring order, the same in every proxy, so overflow is
  * still deterministic. `factor` trades balance (1) against stickiness (large).
  *
- * The bound is checked when a connection is placed; connections are never
- * moved, so after many close while one backend keeps its clients, that backend
- * can sit above the bound until its clients leave.
+ * The totals come from `onConnectionOpen` / `onConnectionClose` (recounted on
+ * every `update()`), so the check costs O(1) per backend tried. The bound is
+ * checked when a connection is placed; connections are never moved, so after
+ * many others close while one backend keeps its clients, that backend can sit
+ * above the bound until its clients leave.
  *
  * @example
  * ```ts
@@ -78,10 +80,10 @@ export class LoadBound {
   }
 
   /**
-   * Reads the live totals over the up backends; call once per pick.
-   * O(backends), and only paid when bounded load is on.
+   * Recounts the live connections and weight of the up backends. Call from
+   * `update()`, i.e. after every change of membership, state or weight.
    */
-  measure(backends: readonly BackendView[]): void {
+  reset(backends: readonly BackendView[]): void {
     let total = 0;
     let totalWeight = 0;
     for (const backend of backends) {
@@ -91,6 +93,22 @@ export class LoadBound {
     }
     this.#total = total;
     this.#totalWeight = totalWeight;
+  }
+
+  /**
+   * Counts a connection opened on `backend` (from `onConnectionOpen`).
+   *
+   * @remarks Keeping the total from the hooks, as HAProxy keeps `served` from
+   * take_conn/drop_conn, makes a pick O(1) instead of a sum over every backend.
+   * Connections of a backend that is not up are not in the average.
+   */
+  opened(backend: BackendView): void {
+    if (backend.state === 'up') this.#total++;
+  }
+
+  /** Uncounts a connection closed on `backend` (from `onConnectionClose`). */
+  closed(backend: BackendView): void {
+    if (backend.state === 'up' && this.#total > 0) this.#total--;
   }
 
   /** Whether `backend` stays within the bound when it takes the new connection. */

@@ -107,7 +107,6 @@ export abstract class ConsistentHashStrategy implements Strategy {
   /** Members of the current table, sorted by id, and their weights at build time. */
   #members: readonly BackendView[] = [];
   #weights: readonly number[] = [];
-  #all: readonly BackendView[] = [];
   #updated = false;
   readonly #acceptBounded = (backend: BackendView): boolean =>
     canTakeConnection(backend) && (this.#bound === undefined || this.#bound.allows(backend));
@@ -131,7 +130,7 @@ export abstract class ConsistentHashStrategy implements Strategy {
 
   update(backends: readonly BackendView[]): void {
     this.#updated = true;
-    this.#all = backends;
+    this.#bound?.reset(backends);
     this.#fallback.update?.(backends);
     const members = backends.filter((b) => b.weight > 0).sort(compareIds);
     if (!this.#sameMembers(members)) {
@@ -148,10 +147,7 @@ export abstract class ConsistentHashStrategy implements Strategy {
     if (!this.#updated) this.update(candidates);
     const hash = murmur3(key, KEY_SEED);
     let chosen: BackendView | undefined;
-    if (this.#bound !== undefined) {
-      this.#bound.measure(this.#all);
-      chosen = this.#table.find(hash, this.#acceptBounded);
-    }
+    if (this.#bound !== undefined) chosen = this.#table.find(hash, this.#acceptBounded);
     // Without a bound, or if every backend is at its bound (some are full
     // and the rest are over), the key's first backend that can take it.
     chosen ??= this.#table.find(hash, canTakeConnection);
@@ -159,10 +155,12 @@ export abstract class ConsistentHashStrategy implements Strategy {
   }
 
   onConnectionOpen(backend: BackendView, context: PickContext): void {
+    this.#bound?.opened(backend);
     this.#fallback.onConnectionOpen?.(backend, context);
   }
 
   onConnectionClose(backend: BackendView): void {
+    this.#bound?.closed(backend);
     this.#fallback.onConnectionClose?.(backend);
   }
 

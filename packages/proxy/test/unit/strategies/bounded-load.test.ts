@@ -82,9 +82,11 @@ describe('bounded load (boundedLoad option of the hash strategies)', () => {
     const ctx = fakeContext({ address: '10.1.1.1' });
     const home = strategy.pick(ctx, backends) as FakeBackend;
     home.activeConnections = 1; // total 1, average with the new one 2/4: capacity ceil(0.5) = 1, home is full
+    strategy.update(backends); // counts changed behind the hooks' back: recount
     const overflow = strategy.pick(ctx, backends);
     expect(overflow).not.toBe(home);
     for (const b of backends) b.activeConnections = 1; // even: capacity ceil(5/4) = 2, home fits again
+    strategy.update(backends);
     expect(strategy.pick(ctx, backends)).toBe(home);
   });
 
@@ -92,21 +94,34 @@ describe('bounded load (boundedLoad option of the hash strategies)', () => {
     const heavy = fakeBackend('heavy', { weight: 3, activeConnections: 5 });
     const light = fakeBackend('light', { weight: 1, activeConnections: 1 });
     const bound = new LoadBound({ factor: 1.25 });
-    bound.measure([heavy, light]);
+    bound.reset([heavy, light]);
     // (5 + 1 + 1) x 1.25 x 3/4 = 6.56 -> capacity 7: heavy may take its 6th.
     expect(bound.allows(heavy)).toBe(true);
     // 7 x 1.25 x 1/4 = 2.19 -> capacity 3: light may take its 2nd.
     expect(bound.allows(light)).toBe(true);
     light.activeConnections = 3;
-    bound.measure([heavy, light]);
+    bound.reset([heavy, light]);
     expect(bound.allows(light)).toBe(false);
+  });
+
+  it('keeps its total from the connection hooks, so a pick does not sum every backend', () => {
+    const backends = fakeBackends(2);
+    const strategy = new IpHashStrategy({ hash: 'maglev', boundedLoad: { factor: 1 } });
+    strategy.update(backends);
+    const ctx = fakeContext({ address: '10.2.2.2' });
+    const home = open(strategy, backends, ctx)!;
+    // total 1 (+1 new) over 2: capacity 1, home holds 1 -> the next goes elsewhere.
+    expect(open(strategy, backends, ctx)).not.toBe(home);
+    close(strategy, home);
+    // Back to one connection, on the other backend: home has room again.
+    expect(strategy.pick(ctx, backends)).toBe(home);
   });
 
   it('ignores down and draining backends when computing the average', () => {
     const up = fakeBackend('up', { activeConnections: 2 });
     const down = fakeBackend('down', { state: 'down', activeConnections: 50 });
     const bound = new LoadBound({});
-    bound.measure([up, down]);
+    bound.reset([up, down]);
     // Only "up" counts: (2 + 1) x 1.25 = 3.75 -> 4 >= 3.
     expect(bound.allows(up)).toBe(true);
   });
