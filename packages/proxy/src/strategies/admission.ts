@@ -1,4 +1,4 @@
-import type { BackendView } from './strategy';
+import type { BackendView, PickContext } from './strategy';
 
 /**
  * Whether a backend may take one more connection right now: up and below its
@@ -20,4 +20,23 @@ import type { BackendView } from './strategy';
  */
 export function canTakeConnection(backend: BackendView): boolean {
   return backend.state === 'up' && backend.activeConnections < backend.maxConnections;
+}
+
+/**
+ * Whether a backend from a strategy's own table may take this connection: it
+ * can take one ({@link canTakeConnection}) and is not in `context.avoid` (a
+ * backend that already failed this connection). Exactly the rule by which the
+ * proxy builds `candidates`, without building them.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * import { isCandidate } from './admission';
+ * declare const ctx: import('./strategy').PickContext;
+ * const b = { id: 'a', url: 'http://127.0.0.1:9001', weight: 1, state: 'up' as const, activeConnections: 0, maxConnections: 4 };
+ * console.log(isCandidate(b, { ...ctx, avoid: new Set(['a']) })); // false
+ * ```
+ */
+export function isCandidate(backend: BackendView, context: PickContext): boolean {
+  return canTakeConnection(backend) && (context.avoid === undefined || !context.avoid.has(backend.id));
 }

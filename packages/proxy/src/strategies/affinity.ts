@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { InvalidOptionError } from '../errors';
-import { canTakeConnection } from './admission';
+import { isCandidate } from './admission';
 import { normalizeIp } from './request-keys';
 import type { BackendView, PickContext, Strategy } from './strategy';
 
@@ -114,7 +114,7 @@ export class AffinityStrategy implements Strategy {
       const remembered = this.#byId.get(id) ?? candidates.find((b) => b.id === id);
       // Back to the remembered node only while it can take the connection;
       // otherwise the inner strategy chooses and the memory follows.
-      if (remembered !== undefined && canTakeConnection(remembered)) return remembered;
+      if (remembered !== undefined && isCandidate(remembered, context)) return remembered;
     }
     const chosen = this.#inner.pick(context, candidates);
     if (chosen !== undefined) this.#memory.set(key, chosen.id);

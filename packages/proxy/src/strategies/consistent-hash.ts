@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors';
-import { canTakeConnection } from './admission';
+import { isCandidate } from './admission';
 import { LoadBound, type BoundedLoadOptions } from './bounded-load';
 import { murmur3 } from './hash-function';
 import type { HashTable } from './hash-table';
@@ -108,8 +108,10 @@ export abstract class ConsistentHashStrategy implements Strategy {
   #members: readonly BackendView[] = [];
   #weights: readonly number[] = [];
   #updated = false;
-  readonly #acceptBounded = (backend: BackendView): boolean =>
-    canTakeConnection(backend) && (this.#bound === undefined || this.#bound.allows(backend));
+  /** The connection being placed, read by the accept callbacks (set per pick; a walk never re-enters). */
+  #context: PickContext | undefined;
+  readonly #accept = (backend: BackendView): boolean => isCandidate(backend, this.#context!);
+  readonly #acceptBounded = (backend: BackendView): boolean => this.#accept(backend) && this.#bound!.allows(backend);
 
   constructor(options: ConsistentHashOptions = {}) {
     const algorithm = options.hash ?? 'maglev';
@@ -146,11 +148,13 @@ export abstract class ConsistentHashStrategy implements Strategy {
     // The proxy calls update() first; a hand-driven strategy gets a table from its first candidates.
     if (!this.#updated) this.update(candidates);
     const hash = murmur3(key, KEY_SEED);
+    this.#context = context;
     let chosen: BackendView | undefined;
     if (this.#bound !== undefined) chosen = this.#table.find(hash, this.#acceptBounded);
     // Without a bound, or if every backend is at its bound (some are full
     // and the rest are over), the key's first backend that can take it.
-    chosen ??= this.#table.find(hash, canTakeConnection);
+    chosen ??= this.#table.find(hash, this.#accept);
+    this.#context = undefined;
     return chosen ?? this.#fallback.pick(context, candidates);
   }
 

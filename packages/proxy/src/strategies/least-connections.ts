@@ -1,4 +1,4 @@
-import { canTakeConnection } from './admission';
+import { isCandidate } from './admission';
 import type { BackendView, PickContext, Strategy } from './strategy';
 
 /**
@@ -58,8 +58,8 @@ export class LeastConnectionsStrategy implements Strategy {
     this.#built = true;
   }
 
-  pick(_context: PickContext, candidates: readonly BackendView[]): BackendView | undefined {
-    const index = this.#built ? this.#leastAdmissible() : -1;
+  pick(context: PickContext, candidates: readonly BackendView[]): BackendView | undefined {
+    const index = this.#built ? this.#leastAdmissible(context) : -1;
     if (index === -1) return this.#scan(candidates);
     const chosen = this.#heap[index];
     this.#stamps[index] = ++this.#clock;
@@ -79,13 +79,13 @@ export class LeastConnectionsStrategy implements Strategy {
 
   /**
    * Heap index of the least loaded backend that can take a connection, or -1.
-   * Usually the top; if the top is full, a best-first walk down the heap
+   * Usually the top; if the top is full or avoided, a best-first walk down the heap
    * finds the next one without disturbing the heap.
    */
-  #leastAdmissible(): number {
+  #leastAdmissible(context: PickContext): number {
     const heap = this.#heap;
     if (heap.length === 0) return -1;
-    if (canTakeConnection(heap[0])) return 0;
+    if (isCandidate(heap[0], context)) return 0;
     const frontier = this.#frontier;
     frontier.length = 0;
     frontier.push(0);
@@ -93,7 +93,7 @@ export class LeastConnectionsStrategy implements Strategy {
       let best = 0;
       for (let f = 1; f < frontier.length; f++) if (this.#less(frontier[f], frontier[best])) best = f;
       const index = frontier[best];
-      if (canTakeConnection(heap[index])) return index;
+      if (isCandidate(heap[index], context)) return index;
       frontier[best] = frontier[frontier.length - 1];
       frontier.pop();
       const child = 2 * index + 1;

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { InvalidOptionError } from '../errors';
-import { canTakeConnection } from './admission';
+import { isCandidate } from './admission';
 import { LeastConnectionsStrategy } from './least-connections';
 import { readCookie } from './request-keys';
 import type { BackendView, PickContext, Strategy } from './strategy';
@@ -195,7 +195,7 @@ export class StickyCookieStrategy implements Strategy {
     if (!this.#updated) this.update(candidates);
     if (token !== undefined) {
       const backend = this.#byToken.get(token);
-      if (backend !== undefined && canTakeConnection(backend)) return backend;
+      if (backend !== undefined && isCandidate(backend, context)) return backend;
     }
     return this.#base.pick(context, candidates);
   }

@@ -71,6 +71,13 @@ export interface PickContext {
   readonly client: { readonly address: string; readonly port: number };
   /** Whether this is an HTTP request or a WebSocket upgrade. */
   readonly protocol: ConnectionProtocol;
+  /**
+   * Ids of backends this connection must not go to, e.g. those that already
+   * failed it on a retry (HAProxy's `srvtoavoid`).
+   * @remarks `candidates` never includes them; a strategy that picks from its
+   * own table (a hash ring, a cookie map) must skip them itself.
+   */
+  readonly avoid?: ReadonlySet<string>;
 }
 
 /**

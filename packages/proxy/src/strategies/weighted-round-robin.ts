@@ -1,4 +1,4 @@
-import { canTakeConnection } from './admission';
+import { isCandidate } from './admission';
 import type { BackendView, PickContext, Strategy } from './strategy';
 
 /**
@@ -80,7 +80,7 @@ export class WeightedRoundRobinStrategy implements Strategy {
     this.#cycle = cycle;
   }
 
-  pick(_context: PickContext, candidates: readonly BackendView[]): BackendView | undefined {
+  pick(context: PickContext, candidates: readonly BackendView[]): BackendView | undefined {
     const cycle = this.#cycle;
     if (cycle.length > 0) {
       // Skipping entries of a full backend keeps the others in proportion;
@@ -89,7 +89,7 @@ export class WeightedRoundRobinStrategy implements Strategy {
       for (let tries = 0; tries < limit; tries++) {
         const backend = cycle[this.#cursor];
         this.#cursor = this.#cursor + 1 === cycle.length ? 0 : this.#cursor + 1;
-        if (canTakeConnection(backend)) return backend;
+        if (isCandidate(backend, context)) return backend;
       }
     }
     return this.#smoothStep(candidates);

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../../../src/errors';
 import { withAffinity, type AffinityOptions } from '../../../src/strategies/affinity';
 import { RoundRobinStrategy } from '../../../src/strategies/round-robin';
 import type { BackendView, PickContext, Strategy } from '../../../src/strategies/strategy';
-import { candidatesOf, fakeBackends, fakeContext, ipv4, type FakeBackend } from './fakes';
+import { candidatesFor, candidatesOf, fakeBackends, fakeContext, ipv4, type FakeBackend } from './fakes';
 
 /** A clock the test moves by hand. */
 class FakeClock {
@@ -71,6 +71,17 @@ describe('withAffinity()', () => {
       Object.assign(backends.find((b) => b.id === first)!, { state: 'up', maxConnections: Infinity });
       expect(pick('10.0.0.1')).toBe(second);
     });
+  });
+
+  it('lets the inner strategy choose when the remembered backend must be avoided (a retry)', () => {
+    const { backends, strategy, pick } = setup();
+    const home = pick('10.0.0.1')!;
+    const retry = fakeContext({ address: '10.0.0.1', avoid: [home] });
+    const second = strategy.pick(retry, candidatesFor(backends, retry))?.id;
+    expect(second).toBeDefined();
+    expect(second).not.toBe(home);
+    // The retry succeeded elsewhere: that is where the client now lives.
+    expect(pick('10.0.0.1')).toBe(second);
   });
 
   it('keys on a custom identity when given one', () => {

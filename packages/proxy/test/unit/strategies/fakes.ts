@@ -39,12 +39,18 @@ export interface FakeContext extends PickContext {
 }
 
 export function fakeContext(
-  init: { address?: string; url?: string; headers?: Record<string, string>; protocol?: ConnectionProtocol } = {},
+  init: { address?: string; url?: string; headers?: Record<string, string>; protocol?: ConnectionProtocol; avoid?: readonly string[] } = {},
 ): FakeContext {
   const req = new IncomingMessage(new Socket());
   req.url = init.url ?? '/';
   req.headers = { ...init.headers };
-  return { req, client: { address: init.address ?? '10.1.2.3', port: 50000 }, protocol: init.protocol ?? 'websocket' };
+  const context = { req, client: { address: init.address ?? '10.1.2.3', port: 50000 }, protocol: init.protocol ?? 'websocket' };
+  return init.avoid === undefined ? context : { ...context, avoid: new Set(init.avoid) };
+}
+
+/** What the proxy passes on a retry: the candidates without the avoided backends. */
+export function candidatesFor(backends: readonly FakeBackend[], context: PickContext): FakeBackend[] {
+  return candidatesOf(backends).filter((b) => context.avoid?.has(b.id) !== true);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../../../src/errors';
 import { IpHashStrategy } from '../../../src/strategies/ip-hash';
 import type { BackendView, PickContext, Strategy } from '../../../src/strategies/strategy';
-import { candidatesOf, fakeBackend, fakeBackends, fakeContext, ipv4, type FakeBackend } from './fakes';
+import { candidatesFor, candidatesOf, fakeBackend, fakeBackends, fakeContext, ipv4, type FakeBackend } from './fakes';
 
 const HASHES = ['maglev', 'ring'] as const;
 
@@ -86,6 +86,22 @@ describe.each(HASHES)('IpHashStrategy (hash: %s)', (hash) => {
       strategy.update(backends);
       expect(ips.map((ip) => pickFor(strategy, backends, ip))).toEqual(before);
     });
+  });
+
+  it("skips the key's backend when the connection must avoid it (a retry), moving on deterministically", () => {
+    const backends = fakeBackends(6);
+    const a = new IpHashStrategy({ hash });
+    const b = new IpHashStrategy({ hash });
+    a.update(backends);
+    b.update(backends);
+    for (let i = 0; i < 200; i++) {
+      const home = pickFor(a, backends, ipv4(i))!;
+      const retry = fakeContext({ address: ipv4(i), avoid: [home] });
+      const second = a.pick(retry, candidatesFor(backends, retry))?.id;
+      expect(second).toBeDefined();
+      expect(second).not.toBe(home);
+      expect(b.pick(retry, candidatesFor(backends, retry))?.id).toBe(second);
+    }
   });
 
   it('returns undefined when no backend can take a connection', () => {

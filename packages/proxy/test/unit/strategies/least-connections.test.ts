@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { LeastConnectionsStrategy } from '../../../src/strategies/least-connections';
-import { candidatesOf, close, fakeBackend, fakeBackends, fakeContext, open, seededRandom, type FakeBackend } from './fakes';
+import { candidatesFor, candidatesOf, close, fakeBackend, fakeBackends, fakeContext, open, seededRandom, type FakeBackend } from './fakes';
 
 const ctx = fakeContext();
 
@@ -52,6 +52,12 @@ describe.each([
     it('skips a least-loaded backend that is full', () => {
       const backends = [fakeBackend('a', { activeConnections: 1, maxConnections: 1 }), fakeBackend('b', { activeConnections: 5 }), fakeBackend('c', { activeConnections: 3 })];
       expect(make(backends).pick(ctx, candidatesOf(backends))?.id).toBe('c');
+    });
+
+    it('skips the least-loaded backend when the connection must avoid it (a retry)', () => {
+      const backends = [fakeBackend('a', { activeConnections: 0 }), fakeBackend('b', { activeConnections: 5 }), fakeBackend('c', { activeConnections: 3 })];
+      const retry = fakeContext({ avoid: ['a'] });
+      expect(make(backends).pick(retry, candidatesFor(backends, retry))?.id).toBe('c');
     });
 
     it('returns undefined for no candidates', () => {

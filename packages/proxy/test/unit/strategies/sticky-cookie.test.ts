@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../../../src/errors';
 import { DEFAULT_STICKY_COOKIE_NAME, StickyCookieStrategy, type StickyCookieOptions } from '../../../src/strategies/sticky-cookie';
 import type { BackendView, PickContext, Strategy } from '../../../src/strategies/strategy';
-import { candidatesOf, fakeBackend, fakeContext, type FakeBackend } from './fakes';
+import { candidatesFor, candidatesOf, fakeBackend, fakeContext, type FakeBackend } from './fakes';
 
 const SECRET = 'a-shared-secret-of-32-characters';
 
@@ -108,6 +108,14 @@ describe('StickyCookieStrategy', () => {
       expect(base.picks).toBe(1);
       expect(cookieFrom(strategy.responseHeaders(chosen, ctx))).toBe(`${strategy.cookie}=${strategy.tokenFor(chosen.id)}`);
     });
+  });
+
+  it('lets the base strategy choose when the cookie names a backend the connection must avoid (a retry)', () => {
+    const { strategy, base, backends } = setup();
+    const retry = fakeContext({ headers: { cookie: `${strategy.cookie}=${strategy.tokenFor('node-c')}` }, avoid: ['node-c'] });
+    const chosen = strategy.pick(retry, candidatesFor(backends, retry));
+    expect(base.picks).toBe(1);
+    expect(chosen?.id).toBe('node-b');
   });
 
   it('accepts cookies signed with an older secret while rotating, and re-signs them', () => {

@@ -1,5 +1,5 @@
 import { WeightedRoundRobinStrategy } from '../../../src/strategies/weighted-round-robin';
-import { candidatesOf, fakeBackend, fakeContext, seededRandom, type FakeBackend } from './fakes';
+import { candidatesFor, candidatesOf, fakeBackend, fakeContext, seededRandom, type FakeBackend } from './fakes';
 
 const ctx = fakeContext();
 
@@ -103,6 +103,17 @@ describe('WeightedRoundRobinStrategy', () => {
       strategy.update(backends);
       for (const b of backends.slice(1)) b.maxConnections = 0;
       expect(new Set(picks(strategy, backends, 20))).toEqual(new Set(['n0']));
+    });
+
+    it('skips backends the connection must avoid (a retry), with and without a precomputed cycle', () => {
+      for (const withUpdate of [true, false]) {
+        const backends = backendsWithWeights([5, 1, 1]);
+        const strategy = new WeightedRoundRobinStrategy();
+        if (withUpdate) strategy.update(backends);
+        const retry = fakeContext({ avoid: ['a'] });
+        const chosen = Array.from({ length: 10 }, () => strategy.pick(retry, candidatesFor(backends, retry))?.id);
+        expect(new Set(chosen)).toEqual(new Set(['b', 'c']));
+      }
     });
 
     it('returns undefined for no candidates', () => {
