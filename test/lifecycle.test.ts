@@ -297,3 +297,19 @@ describe('backend lifecycle', () => {
     expect(proxy.connections()).toHaveLength(0);
   });
 });
+
+describe('frameTracking: false', () => {
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  it('still relays everything, but ends connections without close frames of its own (1006)', async () => {
+    const a = await startBackend(res, 'a');
+    const { proxy, wsUrl } = await startProxy(res, { backends: [{ url: a.url, id: 'a' }], frameTracking: false });
+    const ws = await openWs(res, wsUrl);
+    expect(await roundTrip(ws, 'hello')).toBe('hello');
+    const closed = once(ws, 'close');
+    await proxy.drain('a', { timeout: 1000 });
+    expect(((await closed) as [number])[0]).toBe(1006);
+    expect(proxy.connections()).toHaveLength(0);
+  });
+});

@@ -111,7 +111,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     let candidates = this.#pool.candidates();
     if (exclude !== undefined) candidates = candidates.filter((b) => !exclude.has(b.id));
     if (candidates.length === 0) return new NoBackendError('no backend available', context);
-    const pick: PickContext = { req, client, protocol };
+    const pick: PickContext = exclude === undefined ? { req, client, protocol } : { req, client, protocol, avoid: exclude };
     const chosen = this.#options.strategy.pick(pick, candidates);
     // A strategy may only return one of the live backend objects it was given;
     // custom strategies are not trusted to honour state and limits.

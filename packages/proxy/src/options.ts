@@ -155,6 +155,16 @@ export interface ProxyOptions {
    */
   readonly idlePing?: boolean;
   /**
+   * Follow WebSocket frame boundaries on every spliced connection (headers
+   * only; payloads are never copied or parsed).
+   * @defaultValue true
+   * @remarks Needed for the proxy's own close frames (drain 1012, shutdown
+   * 1001, 1011 when a backend vanishes) and idle pings. Turned off, those
+   * cases destroy the sockets instead (clients see 1006); it exists to
+   * measure the tracker's cost.
+   */
+  readonly frameTracking?: boolean;
+  /**
    * Default time `drain()` and `removeBackend(id, { drain: true })` give WebSockets to close, in ms.
    * @defaultValue 30000
    */
@@ -221,6 +231,7 @@ export interface ResolvedOptions {
   readonly maxConnections: number;
   readonly idleTimeout: number;
   readonly idlePing: boolean;
+  readonly frameTracking: boolean;
   readonly drainTimeout: number;
 }
 
@@ -345,6 +356,7 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     maxConnections: limit('maxConnections', input.maxConnections),
     idleTimeout: duration('idleTimeout', input.idleTimeout, 0, true),
     idlePing: bool('idlePing', input.idlePing, false),
+    frameTracking: bool('frameTracking', input.frameTracking, true),
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
   });
 }

@@ -11,6 +11,8 @@ export interface SpliceOptions {
   readonly halfCloseTimeout: number;
   readonly idleTimeout: number;
   readonly idlePing: boolean;
+  /** Follow frame boundaries (needed to send close and ping frames of the proxy's own). */
+  readonly frameTracking: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -44,6 +46,7 @@ export class Splice {
   readonly backend: Socket;
   readonly #entry: ConnectionEntry;
   readonly #options: SpliceOptions;
+  readonly #tracking: boolean;
   readonly #onDone: (reason: SwitchboardError | undefined) => void;
   /** Client -> backend frames (masked). */
   readonly #up = new FrameTracker({ masked: true });
@@ -78,6 +81,7 @@ export class Splice {
     this.backend = backend;
     this.#entry = entry;
     this.#options = options;
+    this.#tracking = options.frameTracking;
     this.#onDone = onDone;
     if (options.idleTimeout > 0) this.#idleTimer = setTimeout(this.#onIdleCheck, options.idleTimeout);
 
@@ -120,7 +124,7 @@ export class Splice {
       this.#flushToBoundary(chunk, this.#up, this.backend, true);
       return;
     }
-    this.#up.push(chunk);
+    if (this.#tracking) this.#up.push(chunk);
     if (!this.backend.write(chunk)) this.client.pause();
   };
 
@@ -135,7 +139,7 @@ export class Splice {
       this.#flushToBoundary(chunk, this.#down, this.client, false);
       return;
     }
-    this.#down.push(chunk);
+    if (this.#tracking) this.#down.push(chunk);
     if (!this.client.write(chunk)) this.backend.pause();
   };
 
@@ -187,7 +191,7 @@ export class Splice {
   readonly #backendOnEnd = (): void => {
     this.#backendEnded = true;
     // A FIN with no close frame before it: the backend went away mid-conversation.
-    if (this.#down.closeCode === undefined && !this.#closing) {
+    if (this.#tracking && this.#down.closeCode === undefined && !this.#closing) {
       this.#backendLost(new BackendResetError('backend ended the connection without a close frame', this.#context()));
       return;
     }
@@ -212,7 +216,7 @@ export class Splice {
     if (total !== this.#idleBytes) {
       this.#idleBytes = total;
       this.#pinged = false;
-    } else if (this.#options.idlePing && !this.#pinged && this.#up.atBoundary && this.#down.atBoundary) {
+    } else if (this.#options.idlePing && this.#tracking && !this.#pinged && this.#up.atBoundary && this.#down.atBoundary) {
       // A ping each way: live peers answer with a pong, which counts as traffic.
       this.#pinged = true;
       this.client.write(encodePingFrame(EMPTY, false));
@@ -261,7 +265,7 @@ export class Splice {
     if (this.#done || this.#closing) return;
     const code = reason.closeCode;
     this.backend.destroy();
-    if (code === 0 || this.#clientSealed || this.#down.closeCode !== undefined || !this.#down.atBoundary || !this.client.writable) {
+    if (code === 0 || !this.#tracking || this.#clientSealed || this.#down.closeCode !== undefined || !this.#down.atBoundary || !this.client.writable) {
       this.teardown(reason);
       return;
     }
@@ -280,6 +284,11 @@ export class Splice {
    */
   requestClose(code: number, reason: string, timeout: number, report: SwitchboardError | undefined): void {
     if (this.#done || this.#closing) return;
+    if (!this.#tracking) {
+      // Without frame boundaries no close frame can be placed safely.
+      this.teardown(report);
+      return;
+    }
     this.#closing = true;
     this.#reason = report;
     this.#inject(encodeCloseFrame(code, reason, false), this.#down, this.client, false);
