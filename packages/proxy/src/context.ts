@@ -4,6 +4,7 @@ import type { ConnectionEntry, ConnectionTable } from './connection-table';
 import type { SwitchboardError } from './errors';
 import type { ResponsePolicy } from './header-policy';
 import type { ResolvedOptions } from './options';
+import type { SourceAddressPool } from './source-addresses';
 import type { ConnectionProtocol, PickContext } from './strategies/strategy';
 
 /**
@@ -36,6 +37,8 @@ export interface ProxyContext {
   readonly table: ConnectionTable;
   readonly responsePolicy: ResponsePolicy;
   readonly live: Set<LiveConnection>;
+  /** Local addresses for backend connections, in turn. */
+  readonly sources: SourceAddressPool;
   /** True once close() or destroy() began. */
   isClosing(): boolean;
   /** Picks a backend (none of `exclude`) and opens its table entry, or says why not (-> 503). */

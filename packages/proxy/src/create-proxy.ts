@@ -13,6 +13,7 @@ import type { ResponsePolicy } from './header-policy';
 import { BackendDispatchers, handleHttpRequest } from './http-forward';
 import { resolveBackend, resolveOptions, type BackendSpec, type ProxyOptions, type ResolvedOptions } from './options';
 import type { BackendState, ConnectionProtocol, PickContext } from './strategies/strategy';
+import { SourceAddressPool } from './source-addresses';
 import { handleUpgrade } from './upgrade';
 
 const debug = debuglog('switchboard');
@@ -94,6 +95,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       table: this.#table,
       responsePolicy,
       live: this.#live,
+      sources: new SourceAddressPool(this.#options.sourceAddresses),
       isClosing: () => this.#closing !== undefined,
       open: (req, protocol, exclude) => this.#open(req, protocol, exclude),
       finish: (backend, entry, reason) => this.#finish(backend, entry, reason),

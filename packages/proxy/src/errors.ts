@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'ERR_PROXY_CLOSING'
   | 'ERR_PROXY_FULL'
   | 'ERR_BACKEND_DRAINING'
-  | 'ERR_IDLE_TIMEOUT';
+  | 'ERR_IDLE_TIMEOUT'
+  | 'ERR_SOURCE_EXHAUSTED';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -65,6 +66,7 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_PROXY_FULL: { status: 503, closeCode: 1013 },
   ERR_BACKEND_DRAINING: { status: 503, closeCode: 1012 },
   ERR_IDLE_TIMEOUT: { status: 0, closeCode: 1001 },
+  ERR_SOURCE_EXHAUSTED: { status: 503, closeCode: 1013 },
 };
 
 /**
@@ -357,4 +359,19 @@ export class BackendDrainingError extends SwitchboardError {
 export class IdleTimeoutError extends SwitchboardError {
   readonly code = 'ERR_IDLE_TIMEOUT' as const;
   override readonly name = 'IdleTimeoutError';
+}
+
+/**
+ * Every local source address has run out of ports toward the backend (EADDRNOTAVAIL).
+ * Client gets 503; add `sourceAddresses` or widen `ip_local_port_range`.
+ *
+ * @example
+ * ```ts
+ * import { SourceExhaustedError } from '@switchboard/proxy';
+ * console.log(new SourceExhaustedError('no ports').status); // 503
+ * ```
+ */
+export class SourceExhaustedError extends SwitchboardError {
+  readonly code = 'ERR_SOURCE_EXHAUSTED' as const;
+  override readonly name = 'SourceExhaustedError';
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool, buildConnector } from 'undici';
 import type { Backend } from './backend-pool';
 import { clientKey } from './connection-table';
 import type { LiveConnection, Opened, ProxyContext } from './context';
@@ -58,8 +58,11 @@ export class BackendDispatchers {
     let pool = this.#pools.get(backend.id);
     if (pool === undefined) {
       const { options } = this.#ctx;
+      const sources = this.#ctx.sources;
+      const connector = buildConnector({ timeout: options.connectTimeout });
       pool = new Pool(backend.target.origin.replace(/^ws/, 'http'), {
-        connect: { timeout: options.connectTimeout },
+        // Each new backend connection takes the next source address in turn.
+        connect: sources.size === 0 ? { timeout: options.connectTimeout } : (opts, callback) => connector({ ...opts, localAddress: sources.next() ?? null }, callback),
         headersTimeout: options.headersTimeout,
         bodyTimeout: options.bodyTimeout,
       });

@@ -23,6 +23,7 @@ export {
   NoBackendError,
   ProxyClosingError,
   ProxyFullError,
+  SourceExhaustedError,
   SwitchboardError,
   UnsupportedWebSocketVersionError,
   isSwitchboardError,

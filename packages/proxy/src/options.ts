@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors';
+import { resolveSourceAddresses } from './source-addresses';
 import { createNamedStrategy, isStrategyName, strategyNames, type StrategyName } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
 
@@ -155,6 +156,14 @@ export interface ProxyOptions {
    */
   readonly idlePing?: boolean;
   /**
+   * Local addresses to open backend connections from, used in turn.
+   * @defaultValue [] (the kernel chooses)
+   * @remarks One source address reaches one backend address through at most
+   * `ip_local_port_range` ports (~28k by default); N addresses raise that N-fold.
+   * On Linux, 127.0.0.2, 127.0.0.3, ... are local without configuration.
+   */
+  readonly sourceAddresses?: readonly string[];
+  /**
    * Follow WebSocket frame boundaries on every spliced connection (headers
    * only; payloads are never copied or parsed).
    * @defaultValue true
@@ -232,6 +241,7 @@ export interface ResolvedOptions {
   readonly idleTimeout: number;
   readonly idlePing: boolean;
   readonly frameTracking: boolean;
+  readonly sourceAddresses: readonly string[];
   readonly drainTimeout: number;
 }
 
@@ -357,6 +367,7 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     idleTimeout: duration('idleTimeout', input.idleTimeout, 0, true),
     idlePing: bool('idlePing', input.idlePing, false),
     frameTracking: bool('frameTracking', input.frameTracking, true),
+    sourceAddresses: resolveSourceAddresses(input.sourceAddresses),
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
   });
 }

@@ -15,10 +15,12 @@ import {
   ClientResetError,
   HandshakeTimeoutError,
   ProxyClosingError,
+  SourceExhaustedError,
   UnsupportedWebSocketVersionError,
   type SwitchboardError,
 } from './errors';
 import { filterResponseHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
+import { isSourceExhausted } from './source-addresses';
 import { Splice } from './splice';
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -73,6 +75,8 @@ class WebSocketTunnel implements LiveConnection {
   #attempt: { socket: Socket; request: ClientRequest; timer: NodeJS.Timeout | undefined } | undefined;
   #splice: Splice | undefined;
   #done = false;
+  /** Source addresses found out of ports for this upgrade. */
+  #exhausted = 0;
   /** Bytes the client sent after the handshake, before the backend's 101. */
   #early: Buffer[] = [];
   #earlyBytes = 0;
@@ -106,9 +110,9 @@ class WebSocketTunnel implements LiveConnection {
     const { options } = this.#ctx;
     const b = this.#opened.backend;
     this.#tried.add(b.id);
-    const socket = b.secure
-      ? tlsConnect({ host: b.host, port: b.port, servername: isIp(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host: b.host, port: b.port, allowHalfOpen: true });
+    const localAddress = this.#ctx.sources.next();
+    const tcp = netConnect({ host: b.host, port: b.port, localAddress, allowHalfOpen: !b.secure });
+    const socket = b.secure ? tlsConnect({ socket: tcp, servername: isIp(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] }) : tcp;
     const headers = forwardRequestHeaders(this.#req.rawHeaders, {
       clientAddress: this.#opened.entry.clientAddress,
       proto: isEncrypted(this.#client) ? 'https' : 'http',
@@ -123,7 +127,13 @@ class WebSocketTunnel implements LiveConnection {
     const fail = (err: SwitchboardError): void => {
       if (current()) this.#attemptFailed(err);
     };
-    socket.on('error', (err: NodeJS.ErrnoException) => fail(mapBackendError(err, this.#errorContext())));
+    const onSocketError = (err: NodeJS.ErrnoException): void => {
+      if (!current()) return;
+      if (localAddress !== undefined && isSourceExhausted(err)) this.#sourceExhausted(err);
+      else fail(mapBackendError(err, this.#errorContext()));
+    };
+    socket.on('error', onSocketError);
+    if (tcp !== socket) tcp.on('error', onSocketError);
     request.on('error', (err: NodeJS.ErrnoException) => fail(mapBackendError(err, this.#errorContext())));
     attempt.timer = setTimeout(() => fail(new BackendTimeoutError('backend did not accept the connection in time', this.#errorContext())), options.connectTimeout);
     socket.once(b.secure ? 'secureConnect' : 'connect', () => {
@@ -140,6 +150,17 @@ class WebSocketTunnel implements LiveConnection {
       else res.destroy();
     });
     request.end();
+  }
+
+  /** That source address has no port left toward this backend: try the next one, then give up with 503. */
+  #sourceExhausted(err: NodeJS.ErrnoException): void {
+    this.#exhausted++;
+    if (this.#exhausted >= this.#ctx.sources.size) {
+      this.teardown(new SourceExhaustedError('every source address is out of ports toward the backend', { cause: err, ...this.#errorContext() }));
+      return;
+    }
+    this.#dropAttempt();
+    this.#connect();
   }
 
   /** Drops the current attempt's sockets and timer. */
