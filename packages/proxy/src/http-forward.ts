@@ -6,6 +6,7 @@ import type { Backend } from './backend-pool';
 import { clientKey } from './connection-table';
 import type { LiveConnection, Opened, ProxyContext } from './context';
 import { sendHttpError } from './error-response';
+import { tlsOptions } from './backend-tls';
 import {
   BackendConnectError,
   BackendProtocolError,
@@ -59,10 +60,11 @@ export class BackendDispatchers {
     if (pool === undefined) {
       const { options } = this.#ctx;
       const sources = this.#ctx.sources;
-      const connector = buildConnector({ timeout: options.connectTimeout });
+      const connectOptions = { timeout: options.connectTimeout, ...(backend.secure ? tlsOptions(options.backendTls, backend.host) : {}) };
+      const connector = buildConnector(connectOptions as buildConnector.BuildOptions);
       pool = new Pool(backend.target.origin.replace(/^ws/, 'http'), {
         // Each new backend connection takes the next source address in turn.
-        connect: sources.size === 0 ? { timeout: options.connectTimeout } : (opts, callback) => connector({ ...opts, localAddress: sources.next() ?? null }, callback),
+        connect: sources.size === 0 ? connector : (opts, callback) => connector({ ...opts, localAddress: sources.next() ?? null }, callback),
         headersTimeout: options.headersTimeout,
         bodyTimeout: options.bodyTimeout,
       });

@@ -2,7 +2,7 @@ export { createProxy, Proxy } from './create-proxy';
 export type { DrainOptions } from './create-proxy';
 export type { ProxyEvents } from './events';
 export { DEFAULT_HIDDEN_HEADERS } from './options';
-export type { BackendSpec, HideHeadersOption, ProxyOptions } from './options';
+export type { BackendSpec, BackendTlsOptions, HideHeadersOption, ProxyOptions } from './options';
 export type { BackendSnapshot } from './backend-pool';
 export { clientKey } from './connection-table';
 export type { ConnectionRecord } from './connection-table';

@@ -49,6 +49,32 @@ export interface BackendSpec {
 export type HideHeadersOption = readonly string[] | { readonly add?: readonly string[]; readonly remove?: readonly string[] };
 
 /**
+ * TLS settings for `https:`/`wss:` backends.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import type { BackendTlsOptions } from '@switchboard/proxy';
+ * const tls: BackendTlsOptions = { ca: readFileSync('internal-ca.pem'), servername: 'api.internal' };
+ * ```
+ */
+export interface BackendTlsOptions {
+  /** Trusted CA certificates (PEM), replacing Node's default set. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** SNI and certificate name to check, when it differs from the backend URL's host. */
+  readonly servername?: string;
+  /**
+   * Verify the backend's certificate.
+   * @defaultValue true
+   * @remarks Turning this off lets anyone on the path impersonate the backend.
+   */
+  readonly rejectUnauthorized?: boolean;
+  /** Client certificate and key (PEM) for backends that require mutual TLS. */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+}
+
+/**
  * Options of {@link createProxy}. Durations are in milliseconds.
  *
  * @example
@@ -156,6 +182,11 @@ export interface ProxyOptions {
    */
   readonly idlePing?: boolean;
   /**
+   * TLS settings for `https:`/`wss:` backends.
+   * @defaultValue Node's defaults: system CAs, certificate checked against the URL's host
+   */
+  readonly backendTls?: BackendTlsOptions;
+  /**
    * Local addresses to open backend connections from, used in turn.
    * @defaultValue [] (the kernel chooses)
    * @remarks One source address reaches one backend address through at most
@@ -242,6 +273,7 @@ export interface ResolvedOptions {
   readonly idlePing: boolean;
   readonly frameTracking: boolean;
   readonly sourceAddresses: readonly string[];
+  readonly backendTls: BackendTlsOptions;
   readonly drainTimeout: number;
 }
 
@@ -321,6 +353,19 @@ function resolveHidden(value: unknown): readonly string[] {
   return Object.freeze([...new Set([...kept, ...(add === undefined ? [] : names(add, 'options.hideHeaders.add'))])]);
 }
 
+function resolveBackendTls(value: unknown): BackendTlsOptions {
+  if (value === undefined) return Object.freeze({});
+  if (typeof value !== 'object' || value === null) fail('options.backendTls must be an object');
+  const { ca, servername, rejectUnauthorized, cert, key } = value as Record<string, unknown>;
+  const pem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
+  if (ca !== undefined && !pem(ca) && !(Array.isArray(ca) && ca.every(pem))) fail('options.backendTls.ca must be PEM text, a Buffer, or an array of them');
+  if (servername !== undefined && (typeof servername !== 'string' || servername.length === 0)) fail('options.backendTls.servername must be a non-empty string');
+  if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== 'boolean') fail('options.backendTls.rejectUnauthorized must be a boolean');
+  if ((cert === undefined) !== (key === undefined)) fail('options.backendTls.cert and options.backendTls.key go together');
+  if ((cert !== undefined && !pem(cert)) || (key !== undefined && !pem(key))) fail('options.backendTls.cert and .key must be PEM text or Buffers');
+  return Object.freeze({ ...(value as BackendTlsOptions) });
+}
+
 function resolveStrategy(value: unknown): Strategy {
   if (value === undefined) return createNamedStrategy('round-robin');
   if (isStrategyName(value)) return createNamedStrategy(value);
@@ -368,6 +413,7 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     idlePing: bool('idlePing', input.idlePing, false),
     frameTracking: bool('frameTracking', input.frameTracking, true),
     sourceAddresses: resolveSourceAddresses(input.sourceAddresses),
+    backendTls: resolveBackendTls(input.backendTls),
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
   });
 }

@@ -21,6 +21,7 @@ import {
 } from './errors';
 import { filterResponseHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
 import { isSourceExhausted } from './source-addresses';
+import { tlsOptions } from './backend-tls';
 import { Splice } from './splice';
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -112,7 +113,7 @@ class WebSocketTunnel implements LiveConnection {
     this.#tried.add(b.id);
     const localAddress = this.#ctx.sources.next();
     const tcp = netConnect({ host: b.host, port: b.port, localAddress, allowHalfOpen: !b.secure });
-    const socket = b.secure ? tlsConnect({ socket: tcp, servername: isIp(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] }) : tcp;
+    const socket = b.secure ? tlsConnect({ ...tlsOptions(options.backendTls, b.host), socket: tcp, ALPNProtocols: ['http/1.1'] }) : tcp;
     const headers = forwardRequestHeaders(this.#req.rawHeaders, {
       clientAddress: this.#opened.entry.clientAddress,
       proto: isEncrypted(this.#client) ? 'https' : 'http',
@@ -303,9 +304,7 @@ class WebSocketTunnel implements LiveConnection {
   }
 }
 
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
-}
+
 
 function isEncrypted(socket: Duplex): boolean {
   return (socket as Socket & { encrypted?: boolean }).encrypted === true;
