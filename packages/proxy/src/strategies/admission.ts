@@ -32,7 +32,8 @@ export function canTakeConnection(backend: BackendView): boolean {
  * @example
  * ```ts
  * import { isCandidate } from './admission';
- * declare const ctx: import('./strategy').PickContext;
+ * import type { PickContext } from './strategy';
+ * declare const ctx: PickContext;
  * const b = { id: 'a', url: 'http://127.0.0.1:9001', weight: 1, state: 'up' as const, activeConnections: 0, maxConnections: 4 };
  * console.log(isCandidate(b, { ...ctx, avoid: new Set(['a']) })); // false
  * ```
