@@ -15,17 +15,9 @@ import { resolveBackend, resolveOptions, type BackendSpec, type ProxyOptions, ty
 import type { BackendState, ConnectionProtocol, PickContext } from './strategies/strategy';
 import { SourceAddressPool } from './source-addresses';
 import { handleUpgrade } from './upgrade';
+import { HealthChecker } from './health';
 
 const debug = debuglog('switchboard');
-
-/** What the proxy tells passive health checking. @internal */
-interface HealthReporter {
-  add(target: { id: string; url: string }): void;
-  remove(id: string): void;
-  state(id: string): 'up' | 'down';
-  reportFailure(id: string, kind: 'connect' | 'timeout' | 'status-5xx'): void;
-  reportSuccess(id: string): void;
-}
 
 /**
  * Options of {@link Proxy.drain}.
@@ -74,7 +66,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   #servers: Server[] = [];
   #closing: Promise<void> | undefined;
   readonly #waiters = new Set<() => void>();
-  #health: HealthReporter | undefined;
+  readonly #health: HealthChecker | undefined;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
@@ -104,6 +96,16 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       backendSucceeded: (backend) => this.#health?.reportSuccess(backend.id),
     };
     this.#dispatchers = new BackendDispatchers(this.#ctx);
+    const { healthCheck, outlierDetection } = this.#options;
+    if (healthCheck !== false || outlierDetection !== false) {
+      const health = new HealthChecker({ active: healthCheck, outlier: outlierDetection });
+      health.on('change', (id, state, reason) => {
+        // A draining backend stays draining whatever its health; undrain() reads the health state.
+        if (this.#pool.get(id)?.state !== 'draining') this.#setState(id, state, reason);
+      });
+      for (const b of this.#pool.all()) health.add(b);
+      this.#health = health;
+    }
   }
 
   #open(req: IncomingMessage, protocol: ConnectionProtocol, exclude?: ReadonlySet<string>): Opened | SwitchboardError {
@@ -440,6 +442,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     }
     for (const conn of [...this.#live]) conn.abort();
     for (const s of servers) s.closeAllConnections();
+    await this.#health?.close();
     await this.#dispatchers.close(graceful);
     await serversClosed;
   }

@@ -215,7 +215,8 @@ class HttpExchange implements LiveConnection {
     if (this.#done || this.#abort.signal.aborted) return;
     const mapped = mapUndiciError(err, this.#errorContext());
     const timedOut = err.code === 'UND_ERR_CONNECT_TIMEOUT';
-    if (timedOut || mapped.code === 'ERR_BACKEND_CONNECT') this.#ctx.backendFailed(this.#opened.backend, timedOut ? 'timeout' : 'connect');
+    if (mapped.code === 'ERR_BACKEND_TIMEOUT') this.#ctx.backendFailed(this.#opened.backend, 'timeout');
+    else if (mapped.code !== 'ERR_CLIENT_ABORTED') this.#ctx.backendFailed(this.#opened.backend, 'connect');
     // Only a request that can be sent again unchanged is retried: no body (it is consumed), idempotent method.
     const retryable = (RETRYABLE.has(mapped.code) || timedOut) && !this.#hasBody && IDEMPOTENT.has(this.#req.method ?? '');
     if (retryable && this.#tried.size <= this.#ctx.options.retries && !this.#ctx.isClosing()) {

@@ -32,3 +32,5 @@ export type { ErrorCode, ErrorContext } from './errors';
 export type { BackendState, BackendView, ConnectionProtocol, PickContext, Strategy } from './strategies/strategy';
 export type { StrategyName } from './strategies/registry';
 export { RoundRobinStrategy } from './strategies/round-robin';
+export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION } from './health-options';
+export type { HealthCheckOptions, OutlierDetectionOptions } from './health-options';

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors';
+import { resolveHealthCheckOptions, resolveOutlierDetectionOptions, type HealthCheckOptions, type OutlierDetectionOptions } from './health-options';
 import { resolveSourceAddresses } from './source-addresses';
 import { createNamedStrategy, isStrategyName, strategyNames, type StrategyName } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
@@ -182,6 +183,18 @@ export interface ProxyOptions {
    */
   readonly idlePing?: boolean;
   /**
+   * Active health checks: an HTTP probe per backend through undici.
+   * @defaultValue off; `{}` turns them on with {@link DEFAULT_HEALTH_CHECK} (`GET /healthz` every 5 s, fall 3, rise 2)
+   * @remarks Off unless asked: probing a path the backends do not serve would take them all down.
+   */
+  readonly healthCheck?: HealthCheckOptions | false;
+  /**
+   * Passive health (outlier ejection): consecutive connect failures, timeouts or 5xx answers take a
+   * backend out for an ejection time that doubles on each repeat.
+   * @defaultValue on with {@link DEFAULT_OUTLIER_DETECTION} (5 failures, 30 s doubling up to 300 s); `false` disables it
+   */
+  readonly outlierDetection?: OutlierDetectionOptions | false;
+  /**
    * TLS settings for `https:`/`wss:` backends.
    * @defaultValue Node's defaults: system CAs, certificate checked against the URL's host
    */
@@ -274,6 +287,8 @@ export interface ResolvedOptions {
   readonly frameTracking: boolean;
   readonly sourceAddresses: readonly string[];
   readonly backendTls: BackendTlsOptions;
+  readonly healthCheck: HealthCheckOptions | false;
+  readonly outlierDetection: OutlierDetectionOptions | false;
   readonly drainTimeout: number;
 }
 
@@ -414,6 +429,8 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     frameTracking: bool('frameTracking', input.frameTracking, true),
     sourceAddresses: resolveSourceAddresses(input.sourceAddresses),
     backendTls: resolveBackendTls(input.backendTls),
+    healthCheck: input.healthCheck === undefined || input.healthCheck === false ? false : (resolveHealthCheckOptions(input.healthCheck, 'options.healthCheck'), input.healthCheck),
+    outlierDetection: input.outlierDetection === false ? false : (resolveOutlierDetectionOptions(input.outlierDetection ?? {}, 'options.outlierDetection'), input.outlierDetection ?? {}),
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
   });
 }
