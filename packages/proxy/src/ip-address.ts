@@ -10,13 +10,29 @@
  * @packageDocumentation
  */
 
-/** A parsed address: 16 bytes (IPv4 mapped into `::ffff:0:0/96`) and the family it was written in. */
+/**
+ * A parsed address: 16 bytes (IPv4 mapped into `::ffff:0:0/96`) and the family it was written in.
+ *
+ * @example
+ * ```ts
+ * const ip: IpAddress | undefined = parseIp('192.0.2.1'); // { family: 4, bytes: ::ffff:c000:201 }
+ * ```
+ * @internal
+ */
 export interface IpAddress {
   readonly bytes: Uint8Array;
   readonly family: 4 | 6;
 }
 
-/** Bits in front of an IPv4 address once it is mapped into IPv6 space (`::ffff:0:0/96`). */
+/**
+ * Bits in front of an IPv4 address once it is mapped into IPv6 space (`::ffff:0:0/96`).
+ *
+ * @example
+ * ```ts
+ * const bitsOf10Slash8 = IPV4_MAPPED_PREFIX_BITS + 8; // 104
+ * ```
+ * @internal
+ */
 export const IPV4_MAPPED_PREFIX_BITS = 96;
 const IPV6_GROUPS = 8;
 const MAX_HEX_DIGITS = 4;
@@ -178,7 +194,16 @@ export function maskIp(address: Uint8Array, bits: number): Uint8Array {
   return out;
 }
 
-/** True for `::ffff:0:0/96`, the IPv4-mapped block. */
+/**
+ * True for `::ffff:0:0/96`, the IPv4-mapped block (where {@link parseIp} puts every IPv4 address).
+ *
+ * @example
+ * ```ts
+ * isIPv4Mapped(parseIp('192.0.2.1')!.bytes); // true
+ * isIPv4Mapped(parseIp('2001:db8::1')!.bytes); // false
+ * ```
+ * @internal
+ */
 export function isIPv4Mapped(bytes: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
   return bytes[10] === 0xff && bytes[11] === 0xff;
