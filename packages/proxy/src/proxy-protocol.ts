@@ -267,7 +267,9 @@ export type ReadProxyHeaderResult = Exclude<ProxyHeaderResult, { status: 'incomp
  * - Every listener and the timer it adds are removed before the promise settles. Attach your own `'error'`
  *   listener before calling: the one added here is gone afterwards.
  * - Reads in paused mode (`'readable'`), so the socket is left neither flowing nor explicitly paused, and a
- *   later `'data'` listener receives the unshifted bytes first.
+ *   later `'data'` listener receives the unshifted bytes first. Call it before anything else reads the socket:
+ *   an http.Server starts parsing in its own `'connection'` listener, so the header must be read from a
+ *   `net.Server` in front, which then hands the socket on with `httpServer.emit('connection', socket)`.
  *
  * @throws {@link InvalidOptionError} synchronously for a bad `timeout` or `maxHeaderLength`.
  *
