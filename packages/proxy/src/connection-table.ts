@@ -43,6 +43,8 @@ export interface ConnectionEntry {
   readonly openedAt: number;
   bytesIn: number;
   bytesOut: number;
+  /** Gives back the client's per-client limit slot; called once when the entry is removed. */
+  release: (() => void) | undefined;
 }
 
 /**
@@ -97,6 +99,7 @@ export class ConnectionTable {
       openedAt: Date.now(),
       bytesIn: 0,
       bytesOut: 0,
+      release: undefined,
     };
     this.#entries.set(key, entry);
     this.#counts.set(backendId, (this.#counts.get(backendId) ?? 0) + 1);

@@ -3,6 +3,7 @@ import type { Backend, BackendPool } from './backend-pool';
 import type { ConnectionEntry, ConnectionTable } from './connection-table';
 import type { SwitchboardError } from './errors';
 import type { ResponsePolicy } from './header-policy';
+import type { EdgeGuard } from './edge-guard';
 import type { ResolvedOptions } from './options';
 import type { SourceAddressPool } from './source-addresses';
 import type { ConnectionProtocol, PickContext } from './strategies/strategy';
@@ -37,11 +38,17 @@ export interface ProxyContext {
   readonly table: ConnectionTable;
   readonly responsePolicy: ResponsePolicy;
   readonly live: Set<LiveConnection>;
+  /** Client identity, request checks and per-client limits. */
+  readonly edge: EdgeGuard;
   /** Local addresses for backend connections, in turn. */
   readonly sources: SourceAddressPool;
   /** True once close() or destroy() began. */
   isClosing(): boolean;
-  /** Picks a backend (none of `exclude`) and opens its table entry, or says why not (-> 503). */
+  /**
+   * Picks a backend (none of `exclude`) and opens its table entry, or says why not (503, 429).
+   * A first attempt takes the client's per-client slot; a retry (with `exclude`) does not:
+   * the caller moves the slot from the failed entry with {@link moveSlot}.
+   */
   open(req: IncomingMessage, protocol: ConnectionProtocol, exclude?: ReadonlySet<string>): Opened | SwitchboardError;
   /** Removes the entry and reports the end, exactly once per entry. */
   finish(backend: Backend | undefined, entry: ConnectionEntry | undefined, reason: SwitchboardError | undefined): void;
@@ -61,4 +68,13 @@ export interface Opened {
   readonly backend: Backend;
   readonly entry: ConnectionEntry;
   readonly pick: PickContext;
+}
+
+/**
+ * Moves a per-client limit slot from a failed attempt's entry to its retry's.
+ * @internal
+ */
+export function moveSlot(from: ConnectionEntry, to: ConnectionEntry): void {
+  to.release = from.release;
+  from.release = undefined;
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,6 +16,15 @@ import type { BackendState, ConnectionProtocol, PickContext } from './strategies
 import { SourceAddressPool } from './source-addresses';
 import { handleUpgrade } from './upgrade';
 import { HealthChecker } from './health';
+import { EdgeGuard } from './edge-guard';
+import { Listener, onClientError } from './listener';
+
+let warned = false;
+function warnOnce(message: string): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(message, { code: 'SWITCHBOARD_TRUST_ALL' });
+}
 
 const debug = debuglog('switchboard');
 
@@ -63,16 +72,19 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #live = new Set<LiveConnection>();
   readonly #dispatchers: BackendDispatchers;
   readonly #ctx: ProxyContext;
-  #servers: Server[] = [];
+  #listeners: Listener[] = [];
   #closing: Promise<void> | undefined;
   readonly #waiters = new Set<() => void>();
   readonly #health: HealthChecker | undefined;
+  readonly #edge: EdgeGuard;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
     super();
     this.#options = resolveOptions(options);
     this.#pool = new BackendPool(this.#options.backends, this.#table);
+    this.#edge = new EdgeGuard(this.#options);
+    if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const strategy = this.#options.strategy;
     this.#pool.onChange = (all) => strategy.update?.(all);
     strategy.update?.(this.#pool.all());
@@ -88,6 +100,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       responsePolicy,
       live: this.#live,
       sources: new SourceAddressPool(this.#options.sourceAddresses),
+      edge: this.#edge,
       isClosing: () => this.#closing !== undefined,
       open: (req, protocol, exclude) => this.#open(req, protocol, exclude),
       finish: (backend, entry, reason) => this.#finish(backend, entry, reason),
@@ -109,21 +122,32 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   #open(req: IncomingMessage, protocol: ConnectionProtocol, exclude?: ReadonlySet<string>): Opened | SwitchboardError {
-    const client = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    const client = this.#edge.clientOf(req);
     const context = { clientAddress: clientKey(client.address, client.port) };
     if (this.#table.size >= this.#options.maxConnections) return new ProxyFullError('proxy is at maxConnections', context);
+    let release: (() => void) | undefined;
+    if (exclude === undefined) {
+      const slot = this.#edge.acquire(client.address, protocol);
+      if (typeof slot !== 'function') return slot;
+      release = slot;
+    }
     let candidates = this.#pool.candidates();
     if (exclude !== undefined) candidates = candidates.filter((b) => !exclude.has(b.id));
-    if (candidates.length === 0) return new NoBackendError('no backend available', context);
+    if (candidates.length === 0) {
+      release?.();
+      return new NoBackendError('no backend available', context);
+    }
     const pick: PickContext = exclude === undefined ? { req, client, protocol } : { req, client, protocol, avoid: exclude };
     const chosen = this.#options.strategy.pick(pick, candidates);
     // A strategy may only return one of the live backend objects it was given;
     // custom strategies are not trusted to honour state and limits.
     const backend = chosen === undefined ? undefined : this.#pool.get(chosen.id);
     if (backend === undefined || backend.state !== 'up' || this.#table.countFor(backend.id) >= backend.maxConnections || exclude?.has(backend.id)) {
+      release?.();
       return new NoBackendError(`strategy ${this.#options.strategy.name} found no backend`, context);
     }
     const entry = this.#table.add(pick.client.address, pick.client.port, backend.id, protocol);
+    entry.release = release;
     this.#options.strategy.onConnectionOpen?.(backend, pick);
     if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(entry));
     return { backend, entry, pick };
@@ -131,6 +155,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
 
   #finish(backend: Backend | undefined, entry: ConnectionEntry | undefined, reason: SwitchboardError | undefined): void {
     if (entry !== undefined && this.#table.remove(entry)) {
+      entry.release?.();
+      entry.release = undefined;
       if (backend !== undefined) this.#options.strategy.onConnectionClose?.(backend);
       if (this.listenerCount('connectionClose') > 0) this.emit('connectionClose', toRecord(entry), reason);
     }
@@ -211,9 +237,13 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   attach(server: Server | HttpsServer): () => void {
     server.on('request', this.handleRequest);
     server.on('upgrade', this.handleUpgrade);
+    // Without a clientError listener Node answers parser errors itself; ours adds the generic bodies.
+    const ownsClientErrors = server.listenerCount('clientError') === 0;
+    if (ownsClientErrors) server.on('clientError', onClientError);
     return () => {
       server.removeListener('request', this.handleRequest);
       server.removeListener('upgrade', this.handleUpgrade);
+      if (ownsClientErrors) server.removeListener('clientError', onClientError);
     };
   }
 
@@ -230,16 +260,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   listen(options: ListenOptions = {}): Promise<AddressInfo> {
     if (this.#closing !== undefined) return Promise.reject(new ProxyClosingError('proxy is closing'));
-    const server = createServer();
-    this.attach(server);
-    this.#servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options, () => {
-        server.removeListener('error', reject);
-        resolve(server.address() as AddressInfo);
-      });
-    });
+    const listener = new Listener(this.#options, this.#edge);
+    this.attach(listener.server);
+    this.#listeners.push(listener);
+    return listener.listen(options);
   }
 
   /**
@@ -431,17 +455,16 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   async #shutdown(graceful: boolean, closeTimeout: number): Promise<void> {
-    const servers = this.#servers;
-    this.#servers = [];
-    const serversClosed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    for (const s of servers) s.closeIdleConnections();
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    const serversClosed = Promise.all(listeners.map((l) => l.close()));
     if (graceful) {
       const code = ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode;
       for (const conn of [...this.#live]) conn.close(code, 'proxy shutting down', closeTimeout, new ProxyClosingError('proxy is shutting down', { backendId: conn.backendId }));
       await this.#waitUntil(() => this.#live.size === 0, closeTimeout);
     }
     for (const conn of [...this.#live]) conn.abort();
-    for (const s of servers) s.closeAllConnections();
+    for (const l of listeners) l.server.closeAllConnections();
     await this.#health?.close();
     await this.#dispatchers.close(graceful);
     await serversClosed;

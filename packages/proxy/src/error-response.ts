@@ -2,6 +2,14 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { SwitchboardError } from './errors';
 
+/** Sockets the proxy already sent an error answer on. */
+const answered = new WeakSet<object>();
+
+/** True when the proxy already answered on this socket (so a later parser error adds nothing). @internal */
+export function wasAnswered(socket: object): boolean {
+  return answered.has(socket);
+}
+
 /**
  * Generic bodies for answers the proxy makes itself. They name no backend,
  * address, port or id: the detail goes to the `error` event instead.
@@ -17,10 +25,11 @@ export function errorHeaders(err: SwitchboardError, retryAfter: number, server: 
     'Cache-Control': 'no-store',
   };
   if (err.status === 503) headers['Retry-After'] = String(retryAfter);
+  if (err.status === 429) headers['Retry-After'] = String((err as SwitchboardError & { retryAfter?: number }).retryAfter ?? retryAfter);
   if (err.code === 'ERR_UNSUPPORTED_WS_VERSION') headers['Sec-WebSocket-Version'] = '13';
   if (server !== undefined) headers['Server'] = server;
   // After a malformed request the connection's framing cannot be trusted.
-  if (err.status === 400) headers['Connection'] = 'close';
+  if (err.status === 400 || err.status === 414 || err.status === 431 || err.status === 505) headers['Connection'] = 'close';
   return headers;
 }
 
@@ -36,6 +45,7 @@ export function sendHttpError(res: ServerResponse, err: SwitchboardError, retryA
     return;
   }
   const body = bodyFor(err.status);
+  answered.add(res.socket ?? res);
   res.writeHead(err.status, { ...errorHeaders(err, retryAfter, server), 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -51,6 +61,7 @@ export function sendRawError(socket: Duplex, err: SwitchboardError, retryAfter: 
     return;
   }
   const body = bodyFor(err.status);
+  answered.add(socket);
   let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nConnection: close\r\n`;
   for (const [name, value] of Object.entries(errorHeaders(err, retryAfter, server))) head += `${name}: ${value}\r\n`;
   head += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;

@@ -32,7 +32,13 @@ export type ErrorCode =
   | 'ERR_PROXY_FULL'
   | 'ERR_BACKEND_DRAINING'
   | 'ERR_IDLE_TIMEOUT'
-  | 'ERR_SOURCE_EXHAUSTED';
+  | 'ERR_SOURCE_EXHAUSTED'
+  | 'ERR_URI_TOO_LONG'
+  | 'ERR_HEADERS_TOO_LARGE'
+  | 'ERR_HTTP_VERSION'
+  | 'ERR_ORIGIN_FORBIDDEN'
+  | 'ERR_CLIENT_LIMIT'
+  | 'ERR_MESSAGE_TOO_BIG';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -67,6 +73,12 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_BACKEND_DRAINING: { status: 503, closeCode: 1012 },
   ERR_IDLE_TIMEOUT: { status: 0, closeCode: 1001 },
   ERR_SOURCE_EXHAUSTED: { status: 503, closeCode: 1013 },
+  ERR_URI_TOO_LONG: { status: 414, closeCode: 1002 },
+  ERR_HEADERS_TOO_LARGE: { status: 431, closeCode: 1002 },
+  ERR_HTTP_VERSION: { status: 505, closeCode: 1002 },
+  ERR_ORIGIN_FORBIDDEN: { status: 403, closeCode: 1008 },
+  ERR_CLIENT_LIMIT: { status: 429, closeCode: 1008 },
+  ERR_MESSAGE_TOO_BIG: { status: 0, closeCode: 1009 },
 };
 
 /**
@@ -374,4 +386,96 @@ export class IdleTimeoutError extends SwitchboardError {
 export class SourceExhaustedError extends SwitchboardError {
   readonly code = 'ERR_SOURCE_EXHAUSTED' as const;
   override readonly name = 'SourceExhaustedError';
+}
+
+/**
+ * The request target is longer than `maxUrlLength`. Client gets 414.
+ *
+ * @example
+ * ```ts
+ * import { UriTooLongError } from '@switchboard/proxy';
+ * console.log(new UriTooLongError('long').status); // 414
+ * ```
+ */
+export class UriTooLongError extends SwitchboardError {
+  readonly code = 'ERR_URI_TOO_LONG' as const;
+  override readonly name = 'UriTooLongError';
+}
+
+/**
+ * The request has more header lines than `maxHeaderCount`. Client gets 431.
+ *
+ * @example
+ * ```ts
+ * import { HeadersTooLargeError } from '@switchboard/proxy';
+ * console.log(new HeadersTooLargeError('many').status); // 431
+ * ```
+ */
+export class HeadersTooLargeError extends SwitchboardError {
+  readonly code = 'ERR_HEADERS_TOO_LARGE' as const;
+  override readonly name = 'HeadersTooLargeError';
+}
+
+/**
+ * The request uses an HTTP version other than 1.0 or 1.1. Client gets 505.
+ *
+ * @example
+ * ```ts
+ * import { HttpVersionError } from '@switchboard/proxy';
+ * console.log(new HttpVersionError('0.9').status); // 505
+ * ```
+ */
+export class HttpVersionError extends SwitchboardError {
+  readonly code = 'ERR_HTTP_VERSION' as const;
+  override readonly name = 'HttpVersionError';
+}
+
+/**
+ * A WebSocket upgrade from an Origin not in `allowedOrigins` (cross-site WebSocket hijacking defence). Client gets 403.
+ *
+ * @example
+ * ```ts
+ * import { OriginForbiddenError } from '@switchboard/proxy';
+ * console.log(new OriginForbiddenError('evil').status); // 403
+ * ```
+ */
+export class OriginForbiddenError extends SwitchboardError {
+  readonly code = 'ERR_ORIGIN_FORBIDDEN' as const;
+  override readonly name = 'OriginForbiddenError';
+}
+
+/**
+ * A client exceeded `maxConnectionsPerClient` or `upgradeRate`. Client gets 429 with `Retry-After`.
+ *
+ * @example
+ * ```ts
+ * import { ClientLimitError } from '@switchboard/proxy';
+ * const err = new ClientLimitError('too fast', { retryAfter: 2 });
+ * console.log(err.status, err.retryAfter); // 429 2
+ * ```
+ */
+export class ClientLimitError extends SwitchboardError {
+  readonly code = 'ERR_CLIENT_LIMIT' as const;
+  override readonly name = 'ClientLimitError';
+  /** Seconds the client should wait, sent as `Retry-After`. */
+  readonly retryAfter: number;
+
+  constructor(message: string, options: { cause?: unknown; retryAfter?: number } & ErrorContext = {}) {
+    super(message, options);
+    this.retryAfter = options.retryAfter ?? 1;
+  }
+}
+
+/**
+ * A WebSocket frame or message exceeded `maxFramePayload` / `maxMessageSize`. Both sides get 1009.
+ *
+ * @example
+ * ```ts
+ * import { MessageTooBigError } from '@switchboard/proxy';
+ * console.log(new MessageTooBigError('big').closeCode); // 1009
+ * ```
+ */
+export class MessageTooBigError extends SwitchboardError {
+  readonly code = 'ERR_MESSAGE_TOO_BIG' as const;
+  override readonly name = 'MessageTooBigError';
 }

@@ -40,7 +40,12 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
  * @internal
  */
 export interface ForwardContext {
+  /** The client as resolved (trusted PROXY header or forwarding headers, else the peer). */
   readonly clientAddress: string;
+  /** The incoming X-Forwarded-For, only when the peer is trusted to have written it: it is extended, not replaced. */
+  readonly priorChain?: string | undefined;
+  /** The direct peer's address, appended to a trusted chain. */
+  readonly peerAddress?: string;
   /** `https` when the client connection is TLS. */
   readonly proto: 'http' | 'https';
   /** Set X-Forwarded-*. */
@@ -78,7 +83,8 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
   }
   if (ctx.upgrade) out.push('Connection', 'Upgrade');
   if (ctx.xForwarded) {
-    out.push('X-Forwarded-For', ctx.clientAddress, 'X-Forwarded-Proto', ctx.proto);
+    const xff = ctx.priorChain !== undefined && ctx.peerAddress !== undefined ? `${ctx.priorChain}, ${ctx.peerAddress}` : ctx.clientAddress;
+    out.push('X-Forwarded-For', xff, 'X-Forwarded-Proto', ctx.proto);
     if (host !== undefined) out.push('X-Forwarded-Host', host);
   }
   if (ctx.forwarded) {

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { Pool, buildConnector } from 'undici';
 import type { Backend } from './backend-pool';
 import { clientKey } from './connection-table';
-import type { LiveConnection, Opened, ProxyContext } from './context';
+import { moveSlot, type LiveConnection, type Opened, type ProxyContext } from './context';
 import { sendHttpError } from './error-response';
 import { tlsOptions } from './backend-tls';
 import {
@@ -141,6 +141,8 @@ class HttpExchange implements LiveConnection {
     this.#tried.add(this.#opened.backend.id);
     const headers = forwardRequestHeaders(req.rawHeaders, {
       clientAddress: this.#opened.entry.clientAddress,
+      priorChain: this.#ctx.edge.forwardedChain(req),
+      peerAddress: req.socket.remoteAddress ?? '',
       proto: (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
       xForwarded: options.xForwarded,
       forwarded: options.forwarded,
@@ -222,6 +224,7 @@ class HttpExchange implements LiveConnection {
     if (retryable && this.#tried.size <= this.#ctx.options.retries && !this.#ctx.isClosing()) {
       const next = this.#ctx.open(this.#req, 'http', this.#tried);
       if ('entry' in next) {
+        moveSlot(this.#opened.entry, next.entry);
         this.#ctx.finish(this.#opened.backend, this.#opened.entry, mapped);
         this.#opened = next;
         this.#abort = new AbortController();
@@ -285,6 +288,8 @@ export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatc
   };
   if (ctx.isClosing()) return reject(new ProxyClosingError('proxy is closing', { clientAddress }));
   if (req.url === undefined || !req.url.startsWith('/')) return reject(new BadRequestError('request target must be a path', { clientAddress }));
+  const refused = ctx.edge.check(req, 'http', clientAddress);
+  if (refused !== undefined) return reject(refused);
   // A WebSocket handshake without `Connection: upgrade` reaches us as a plain
   // request; forwarding it with Upgrade stripped would hand the backend a
   // confusing half-handshake.

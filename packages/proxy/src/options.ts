@@ -1,6 +1,8 @@
 import { InvalidOptionError } from './errors';
 import { resolveHealthCheckOptions, resolveOutlierDetectionOptions, type HealthCheckOptions, type OutlierDetectionOptions } from './health-options';
+import type { OriginPattern } from './origin-policy';
 import { resolveSourceAddresses } from './source-addresses';
+import type { TrustProxySetting } from './trust-proxy';
 import { createNamedStrategy, isStrategyName, strategyNames, type StrategyName } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
 
@@ -183,6 +185,73 @@ export interface ProxyOptions {
    */
   readonly idlePing?: boolean;
   /**
+   * Which peers may speak for their clients: their `X-Forwarded-For` /
+   * `Forwarded` headers (and PROXY protocol headers) are believed. A list of
+   * addresses, CIDR ranges or presets (`'loopback'`, `'linklocal'`,
+   * `'uniquelocal'`), a function, or `true` for every peer.
+   * @defaultValue false: forwarding headers from clients are overwritten, never believed
+   * @remarks `true` lets any client choose the address the proxy and backends see; a warning is emitted once.
+   */
+  readonly trustProxy?: TrustProxySetting;
+  /**
+   * Accept a PROXY protocol v1/v2 header (HAProxy, nginx, AWS NLB) at the start of each
+   * connection from a trusted peer, so the real client ip:port reaches the connection table and
+   * the hash strategies. Applies to servers made by `listen()`.
+   * @defaultValue false
+   */
+  readonly proxyProtocol?: boolean;
+  /**
+   * Origins allowed to open WebSockets (exact origins, `https://*.example.com` patterns or RegExps);
+   * others get 403. Cross-site WebSocket hijacking defence.
+   * @defaultValue undefined (no Origin check)
+   */
+  readonly allowedOrigins?: readonly OriginPattern[];
+  /**
+   * With {@link ProxyOptions.allowedOrigins}: refuse upgrades that carry no Origin header.
+   * @defaultValue false (browsers always send Origin; its absence means a non-browser client)
+   */
+  readonly requireOrigin?: boolean;
+  /**
+   * Most connections (WebSockets plus in-flight HTTP requests) one client IP may hold; excess gets 429.
+   * @defaultValue no limit
+   */
+  readonly maxConnectionsPerClient?: number;
+  /**
+   * Token bucket of WebSocket upgrades per client IP; excess gets 429 with `Retry-After`.
+   * @defaultValue no limit
+   */
+  readonly upgradeRate?: { readonly perSecond: number; readonly burst: number };
+  /**
+   * Most client IPs the rate table remembers (least recently seen forgotten first): the memory bound under spoofed-address floods.
+   * @defaultValue 100000
+   */
+  readonly maxTrackedClients?: number;
+  /**
+   * Longest request target accepted; longer gets 414.
+   * @defaultValue 8192
+   */
+  readonly maxUrlLength?: number;
+  /**
+   * Most request header lines accepted; more gets 431.
+   * @defaultValue 100
+   */
+  readonly maxHeaderCount?: number;
+  /**
+   * Time a client has to send its request headers on servers made by `listen()`, in ms (slowloris defence); 408 after it.
+   * @defaultValue 20000
+   */
+  readonly clientHeadersTimeout?: number;
+  /**
+   * Largest WebSocket frame payload relayed, in bytes; a bigger frame closes the connection with 1009 on both sides.
+   * @defaultValue Infinity
+   */
+  readonly maxFramePayload?: number;
+  /**
+   * Largest (possibly fragmented) WebSocket message relayed, in bytes; bigger closes with 1009 on both sides.
+   * @defaultValue Infinity
+   */
+  readonly maxMessageSize?: number;
+  /**
    * Active health checks: an HTTP probe per backend through undici.
    * @defaultValue off; `{}` turns them on with {@link DEFAULT_HEALTH_CHECK} (`GET /healthz` every 5 s, fall 3, rise 2)
    * @remarks Off unless asked: probing a path the backends do not serve would take them all down.
@@ -288,6 +357,18 @@ export interface ResolvedOptions {
   readonly sourceAddresses: readonly string[];
   readonly backendTls: BackendTlsOptions;
   readonly healthCheck: HealthCheckOptions | false;
+  readonly trustProxy: TrustProxySetting;
+  readonly proxyProtocol: boolean;
+  readonly allowedOrigins: readonly OriginPattern[] | undefined;
+  readonly requireOrigin: boolean;
+  readonly maxConnectionsPerClient: number | undefined;
+  readonly upgradeRate: { readonly perSecond: number; readonly burst: number } | undefined;
+  readonly maxTrackedClients: number | undefined;
+  readonly maxUrlLength: number;
+  readonly maxHeaderCount: number;
+  readonly clientHeadersTimeout: number;
+  readonly maxFramePayload: number;
+  readonly maxMessageSize: number;
   readonly outlierDetection: OutlierDetectionOptions | false;
   readonly drainTimeout: number;
 }
@@ -309,6 +390,14 @@ function duration(name: string, value: unknown, fallback: number, allowZero = fa
 function count(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) fail(`options.${name} must be a non-negative integer, got ${String(value)}`);
+  return value;
+}
+
+function bytes(name: string, value: unknown): number {
+  if (value === undefined) return Infinity;
+  if (typeof value !== 'number' || !(value >= 0) || (Number.isFinite(value) && !Number.isInteger(value))) {
+    fail(`options.${name} must be a non-negative integer number of bytes or Infinity, got ${String(value)}`);
+  }
   return value;
 }
 
@@ -429,6 +518,18 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     frameTracking: bool('frameTracking', input.frameTracking, true),
     sourceAddresses: resolveSourceAddresses(input.sourceAddresses),
     backendTls: resolveBackendTls(input.backendTls),
+    trustProxy: input.trustProxy ?? false,
+    proxyProtocol: bool('proxyProtocol', input.proxyProtocol, false),
+    allowedOrigins: input.allowedOrigins,
+    requireOrigin: bool('requireOrigin', input.requireOrigin, false),
+    maxConnectionsPerClient: input.maxConnectionsPerClient,
+    upgradeRate: input.upgradeRate,
+    maxTrackedClients: input.maxTrackedClients,
+    maxUrlLength: count('maxUrlLength', input.maxUrlLength, 8192),
+    maxHeaderCount: count('maxHeaderCount', input.maxHeaderCount, 100),
+    clientHeadersTimeout: duration('clientHeadersTimeout', input.clientHeadersTimeout, 20_000),
+    maxFramePayload: bytes('maxFramePayload', input.maxFramePayload),
+    maxMessageSize: bytes('maxMessageSize', input.maxMessageSize),
     healthCheck: input.healthCheck === undefined || input.healthCheck === false ? false : (resolveHealthCheckOptions(input.healthCheck, 'options.healthCheck'), input.healthCheck),
     outlierDetection: input.outlierDetection === false ? false : (resolveOutlierDetectionOptions(input.outlierDetection ?? {}, 'options.outlierDetection'), input.outlierDetection ?? {}),
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),

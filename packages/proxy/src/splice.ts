@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { clientKey, type ConnectionEntry } from './connection-table';
-import { BackendResetError, ClientResetError, IdleTimeoutError, type SwitchboardError } from './errors';
+import { BackendResetError, ClientResetError, IdleTimeoutError, MessageTooBigError, type SwitchboardError } from './errors';
 import { FrameTracker, encodeCloseFrame, encodePingFrame } from './ws-frame-tracker';
 
 /**
@@ -13,6 +13,9 @@ export interface SpliceOptions {
   readonly idlePing: boolean;
   /** Follow frame boundaries (needed to send close and ping frames of the proxy's own). */
   readonly frameTracking: boolean;
+  /** Largest frame payload / message relayed, in bytes (Infinity: no limit). */
+  readonly maxFramePayload: number;
+  readonly maxMessageSize: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -49,9 +52,11 @@ export class Splice {
   readonly #tracking: boolean;
   readonly #onDone: (reason: SwitchboardError | undefined) => void;
   /** Client -> backend frames (masked). */
-  readonly #up = new FrameTracker({ masked: true });
+  readonly #up: FrameTracker;
   /** Backend -> client frames (unmasked). */
-  readonly #down = new FrameTracker({ masked: false });
+  readonly #down: FrameTracker;
+  /** Message limits are set: a 1009 violation ends the connection. */
+  readonly #limited: boolean;
   #clientEnded = false;
   #backendEnded = false;
   #timer: NodeJS.Timeout | undefined;
@@ -81,7 +86,12 @@ export class Splice {
     this.backend = backend;
     this.#entry = entry;
     this.#options = options;
-    this.#tracking = options.frameTracking;
+    this.#limited = Number.isFinite(options.maxFramePayload) || Number.isFinite(options.maxMessageSize);
+    // Limits need the tracker, whatever frameTracking says.
+    this.#tracking = options.frameTracking || this.#limited;
+    const limits = { maxFramePayload: options.maxFramePayload, maxMessageSize: options.maxMessageSize };
+    this.#up = new FrameTracker({ masked: true, ...limits });
+    this.#down = new FrameTracker({ masked: false, ...limits });
     this.#onDone = onDone;
     if (options.idleTimeout > 0) this.#idleTimer = setTimeout(this.#onIdleCheck, options.idleTimeout);
 
@@ -124,7 +134,13 @@ export class Splice {
       this.#flushToBoundary(chunk, this.#up, this.backend, true);
       return;
     }
-    if (this.#tracking) this.#up.push(chunk);
+    if (this.#tracking) {
+      const atBoundary = this.#limited && this.#up.atBoundary;
+      if (!this.#up.push(chunk) && this.#limited && this.#up.violation?.code === 1009) {
+        this.#tooBig(true, atBoundary);
+        return;
+      }
+    }
     if (!this.backend.write(chunk)) this.client.pause();
   };
 
@@ -139,9 +155,46 @@ export class Splice {
       this.#flushToBoundary(chunk, this.#down, this.client, false);
       return;
     }
-    if (this.#tracking) this.#down.push(chunk);
+    if (this.#tracking) {
+      const atBoundary = this.#limited && this.#down.atBoundary;
+      if (!this.#down.push(chunk) && this.#limited && this.#down.violation?.code === 1009) {
+        this.#tooBig(false, atBoundary);
+        return;
+      }
+    }
     if (!this.client.write(chunk)) this.backend.pause();
   };
+
+  /**
+   * A frame or message over the limit. The chunk that carries it is not
+   * relayed; when that direction stood at a frame boundary before it, its
+   * receiver gets a 1009 close frame at once, and the sender gets one at the
+   * next boundary of its own incoming stream. Otherwise (the oversized frame's
+   * header straddled chunks) no frame can be placed and both sockets are destroyed.
+   * Complete frames that shared the chunk are dropped with it: the connection is ending anyway.
+   */
+  #tooBig(fromClient: boolean, atBoundary: boolean): void {
+    if (this.#done || this.#closing) return;
+    const err = new MessageTooBigError(`${fromClient ? 'client' : 'backend'} sent a frame or message over the limit`, this.#context());
+    if (!atBoundary) {
+      this.teardown(err);
+      return;
+    }
+    this.#closing = true;
+    this.#reason = err;
+    const code = err.closeCode;
+    if (fromClient) {
+      this.backend.write(encodeCloseFrame(code, 'message too big', true));
+      this.#seal(true);
+      this.#inject(encodeCloseFrame(code, 'message too big', false), this.#down, this.client, false);
+    } else {
+      this.client.write(encodeCloseFrame(code, 'message too big', false));
+      this.#seal(false);
+      this.#inject(encodeCloseFrame(code, 'message too big', true), this.#up, this.backend, true);
+    }
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#onTimer, PARTING_GRACE);
+  }
 
   /** Relays the rest of the frame in flight, then the pending close frame, and seals that direction. */
   #flushToBoundary(chunk: Buffer, tracker: FrameTracker, to: Socket, toBackend: boolean): void {

@@ -3,7 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { clientKey } from './connection-table';
-import type { LiveConnection, Opened, ProxyContext } from './context';
+import { moveSlot, type LiveConnection, type Opened, type ProxyContext } from './context';
 import { sendRawError } from './error-response';
 import {
   BackendConnectError,
@@ -33,19 +33,20 @@ const MAX_EARLY_BYTES = 64 * 1024;
  * Checks an upgrade request against RFC 6455 section 4.2.1.
  * @internal
  */
-export function validateHandshake(req: IncomingMessage): SwitchboardError | undefined {
+export function validateHandshake(req: IncomingMessage, clientAddress: string): SwitchboardError | undefined {
   const h = req.headers;
-  if (req.method !== 'GET') return new BadHandshakeError(`upgrade with method ${req.method ?? ''}`);
-  if (h.upgrade?.toLowerCase() !== 'websocket') return new BadHandshakeError('Upgrade header is not websocket');
+  const ctx = { clientAddress };
+  if (req.method !== 'GET') return new BadHandshakeError(`upgrade with method ${req.method ?? ''}`, ctx);
+  if (h.upgrade?.toLowerCase() !== 'websocket') return new BadHandshakeError('Upgrade header is not websocket', ctx);
   if (!(h.connection ?? '').split(',').some((t) => t.trim().toLowerCase() === 'upgrade')) {
-    return new BadHandshakeError('Connection header does not contain upgrade');
+    return new BadHandshakeError('Connection header does not contain upgrade', ctx);
   }
   const key = h['sec-websocket-key'];
-  if (key === undefined || !WS_KEY.test(key.trim())) return new BadHandshakeError('invalid Sec-WebSocket-Key');
+  if (key === undefined || !WS_KEY.test(key.trim())) return new BadHandshakeError('invalid Sec-WebSocket-Key', ctx);
   if (h['sec-websocket-version'] !== '13') {
-    return new UnsupportedWebSocketVersionError(`unsupported Sec-WebSocket-Version: ${h['sec-websocket-version'] ?? 'none'}`);
+    return new UnsupportedWebSocketVersionError(`unsupported Sec-WebSocket-Version: ${h['sec-websocket-version'] ?? 'none'}`, ctx);
   }
-  if (req.url === undefined || !req.url.startsWith('/')) return new BadHandshakeError('request target must be a path');
+  if (req.url === undefined || !req.url.startsWith('/')) return new BadHandshakeError('request target must be a path', ctx);
   return undefined;
 }
 
@@ -116,6 +117,8 @@ class WebSocketTunnel implements LiveConnection {
     const socket = b.secure ? tlsConnect({ ...tlsOptions(options.backendTls, b.host), socket: tcp, ALPNProtocols: ['http/1.1'] }) : tcp;
     const headers = forwardRequestHeaders(this.#req.rawHeaders, {
       clientAddress: this.#opened.entry.clientAddress,
+      priorChain: this.#ctx.edge.forwardedChain(this.#req),
+      peerAddress: this.#req.socket.remoteAddress ?? '',
       proto: isEncrypted(this.#client) ? 'https' : 'http',
       xForwarded: options.xForwarded,
       forwarded: options.forwarded,
@@ -191,6 +194,7 @@ class WebSocketTunnel implements LiveConnection {
       return;
     }
     this.#dropAttempt();
+    moveSlot(this.#opened.entry, next.entry);
     this.#ctx.finish(this.#opened.backend, this.#opened.entry, err);
     this.#opened = next;
     this.#connect();
@@ -325,8 +329,8 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   };
   const clientAddress = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
   if (ctx.isClosing()) return reject(new ProxyClosingError('proxy is closing', { clientAddress }));
-  const invalid = validateHandshake(req);
-  if (invalid !== undefined) return reject(Object.assign(invalid, { clientAddress }));
+  const refused = validateHandshake(req, clientAddress) ?? ctx.edge.check(req, 'websocket', clientAddress);
+  if (refused !== undefined) return reject(refused);
   const opened = ctx.open(req, 'websocket');
   if (!('entry' in opened)) return reject(opened);
   new WebSocketTunnel(ctx, req, socket, head, opened);
