@@ -51,22 +51,6 @@ describe('MaglevTable (hash: maglev)', () => {
     expect(moved / KEYS).toBeLessThanOrEqual((2 * 1) / 11);
   });
 
-  it('builds the table for 100 backends in under 5 ms', () => {
-    // The fastest of 15 builds, not the median: on a shared 2-vCPU machine the
-    // other jest worker (and anything else running) slows some builds 2-3x, so
-    // the median measures the neighbours; the fastest build measures the code.
-    const backends = fakeBackends(100).sort((a, b) => (a.id < b.id ? -1 : 1));
-    const table = new MaglevTable();
-    table.build(backends); // warm-up: let the JIT compile the fill loop
-    const times: number[] = [];
-    for (let i = 0; i < 15; i++) {
-      const start = performance.now();
-      table.build(backends);
-      times.push(performance.now() - start);
-    }
-    expect(Math.min(...times)).toBeLessThan(5);
-  });
-
   it('gives a backend slots, hence keys, in proportion to its weight', () => {
     const backends = [fakeBackend('a', { weight: 1 }), fakeBackend('b', { weight: 2 }), ...fakeBackends(3, 'w1-')];
     const counts = countBy(placements(backends, 200_000));
