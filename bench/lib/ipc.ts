@@ -1,0 +1,35 @@
+/**
+ * Child-side helpers: every bench child talks to the orchestrator over the fork IPC channel.
+ *
+ * A child exits when told `{ type: 'stop' }`, and also when the channel closes (the orchestrator died),
+ * so no child outlives a crashed run.
+ */
+
+export interface Message {
+  type: string;
+  [key: string]: unknown;
+}
+
+export function send(msg: Message): void {
+  if (process.send !== undefined && process.connected) process.send(msg);
+}
+
+/** Runs `cleanup` (bounded by `graceMs`) then exits, on `stop` or when the parent goes away. */
+export function exitOnStop(cleanup: () => Promise<void> | void, graceMs = 2000): void {
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    const timer = setTimeout(() => process.exit(0), graceMs);
+    timer.unref();
+    Promise.resolve()
+      .then(cleanup)
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
+  };
+  process.on('message', (m: Message) => {
+    if (m !== null && typeof m === 'object' && m.type === 'stop') stop();
+  });
+  process.on('disconnect', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,36 @@
+/**
+ * Switchboard, standalone in its own process, from the built package (packages/proxy/dist):
+ * `createProxy({ backends: [target] }).listen({ port: 0, host: '127.0.0.1' })`.
+ * argv[2]: backend URL. Reports `{ type: 'ready', port }`.
+ */
+import { createProxy } from '@switchboard/proxy';
+import { exitOnStop, send } from '../lib/ipc';
+import { enableWindowProfiling } from '../lib/profiler';
+
+enableWindowProfiling();
+
+const target = process.argv[2];
+if (target === undefined) throw new Error('usage: proxy-switchboard <backend-url>');
+
+const proxy = createProxy({ backends: [target] });
+// Errors while serving (not the ones our own shutdown reports) are printed when the process stops.
+const errors = new Map<string, number>();
+let stopping = false;
+proxy.on('error', (err) => {
+  if (stopping) return;
+  errors.set(err.code, (errors.get(err.code) ?? 0) + 1);
+});
+
+exitOnStop(async () => {
+  stopping = true;
+  if (errors.size > 0) process.stderr.write(`switchboard: error events while serving: ${JSON.stringify(Object.fromEntries(errors))}\n`);
+  await proxy.destroy();
+});
+
+proxy.listen({ port: 0, host: '127.0.0.1' }).then(
+  (addr) => send({ type: 'ready', port: addr.port }),
+  (err: Error) => {
+    send({ type: 'fatal', message: `switchboard listen: ${err.message}` });
+    process.exit(1);
+  },
+);
