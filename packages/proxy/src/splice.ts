@@ -20,6 +20,11 @@ export interface SpliceOptions {
 
 const EMPTY = Buffer.alloc(0);
 
+/** A function, not an inline check, so the compiler does not keep a narrowing across the tracker's mutation. */
+function isTooBig(tracker: FrameTracker): boolean {
+  return tracker.violation?.code === 1009;
+}
+
 /** How long a peer may take to finish a close the proxy started, in ms. */
 const PARTING_GRACE = 1000;
 
@@ -134,13 +139,11 @@ export class Splice {
       this.#flushToBoundary(chunk, this.#up, this.backend, true);
       return;
     }
-    if (this.#tracking) {
-      const atBoundary = this.#limited && this.#up.atBoundary;
-      if (!this.#up.push(chunk) && this.#limited && this.#up.violation?.code === 1009) {
-        this.#tooBig(true, atBoundary);
-        return;
-      }
+    if (this.#limited) {
+      this.#relayLimited(chunk, this.#up, this.backend, this.client, true);
+      return;
     }
+    if (this.#tracking) this.#up.push(chunk);
     if (!this.backend.write(chunk)) this.client.pause();
   };
 
@@ -155,15 +158,39 @@ export class Splice {
       this.#flushToBoundary(chunk, this.#down, this.client, false);
       return;
     }
-    if (this.#tracking) {
-      const atBoundary = this.#limited && this.#down.atBoundary;
-      if (!this.#down.push(chunk) && this.#limited && this.#down.violation?.code === 1009) {
-        this.#tooBig(false, atBoundary);
-        return;
-      }
+    if (this.#limited) {
+      this.#relayLimited(chunk, this.#down, this.client, this.backend, false);
+      return;
     }
+    if (this.#tracking) this.#down.push(chunk);
     if (!this.client.write(chunk)) this.backend.pause();
   };
+
+  /**
+   * The relay with message limits on: the rest of the frame in flight is
+   * relayed first, so that an oversized frame later in the chunk is met at a
+   * frame boundary, where a 1009 close can be placed instead of it.
+   */
+  #relayLimited(chunk: Buffer, tracker: FrameTracker, to: Socket, from: Socket, fromClient: boolean): void {
+    let rest = chunk;
+    if (!tracker.atBoundary && tracker.violation === undefined) {
+      const n = tracker.pushToBoundary(chunk, 0);
+      if (isTooBig(tracker)) {
+        // The oversized frame's header straddled chunks: its start is already relayed.
+        this.#tooBig(fromClient, false);
+        return;
+      }
+      if (n > 0 && !to.write(n === chunk.length ? chunk : chunk.subarray(0, n))) from.pause();
+      if (n === chunk.length) return;
+      rest = chunk.subarray(n);
+    }
+    const atBoundary = tracker.atBoundary;
+    if (!tracker.push(rest) && isTooBig(tracker)) {
+      this.#tooBig(fromClient, atBoundary);
+      return;
+    }
+    if (!to.write(rest)) from.pause();
+  }
 
   /**
    * A frame or message over the limit. The chunk that carries it is not
