@@ -15,6 +15,12 @@ export {
   BadHandshakeError,
   BackendDrainingError,
   BadRequestError,
+  ClientLimitError,
+  HeadersTooLargeError,
+  HttpVersionError,
+  MessageTooBigError,
+  OriginForbiddenError,
+  UriTooLongError,
   ClientAbortedError,
   ClientResetError,
   HandshakeTimeoutError,
@@ -29,8 +35,9 @@ export {
   isSwitchboardError,
 } from './errors';
 export type { ErrorCode, ErrorContext } from './errors';
-export type { BackendState, BackendView, ConnectionProtocol, PickContext, Strategy } from './strategies/strategy';
-export type { StrategyName } from './strategies/registry';
-export { RoundRobinStrategy } from './strategies/round-robin';
+export * from './strategies/index';
 export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION } from './health-options';
 export type { HealthCheckOptions, OutlierDetectionOptions } from './health-options';
+export type { OriginPattern } from './origin-policy';
+export { TRUST_PRESETS } from './trust-proxy';
+export type { TrustProxySetting } from './trust-proxy';
