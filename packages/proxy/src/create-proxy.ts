@@ -5,14 +5,15 @@ import type { AddressInfo, ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import { BackendPool, type Backend, type BackendSnapshot } from './backend-pool';
-import { ConnectionTable, clientKey, toRecord, type ConnectionEntry, type ConnectionRecord } from './connection-table';
+import { ConnectionTable, toRecord, type ConnectionEntry, type ConnectionRecord } from './connection-table';
 import type { LiveConnection, Opened, ProxyContext } from './context';
-import { BackendDrainingError, ERROR_REPLIES, InvalidOptionError, NoBackendError, ProxyClosingError, ProxyFullError, type SwitchboardError } from './errors';
+import { BackendDrainingError, ERROR_REPLIES, InvalidOptionError, ProxyClosingError, type SwitchboardError } from './errors';
 import type { ProxyEvents } from './events';
 import type { ResponsePolicy } from './header-policy';
 import { BackendDispatchers, handleHttpRequest } from './http-forward';
 import { resolveBackend, resolveOptions, type BackendSpec, type ProxyOptions, type ResolvedOptions } from './options';
-import type { BackendState, ConnectionProtocol, PickContext } from './strategies/strategy';
+import type { BackendState, ConnectionProtocol } from './strategies/strategy';
+import { placeConnection } from './placement';
 import { SourceAddressPool } from './source-addresses';
 import { handleUpgrade } from './upgrade';
 import { HealthChecker } from './health';
@@ -122,35 +123,9 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   #open(req: IncomingMessage, protocol: ConnectionProtocol, exclude?: ReadonlySet<string>): Opened | SwitchboardError {
-    const client = this.#edge.clientOf(req);
-    const context = { clientAddress: clientKey(client.address, client.port) };
-    if (this.#table.size >= this.#options.maxConnections) return new ProxyFullError('proxy is at maxConnections', context);
-    let release: (() => void) | undefined;
-    if (exclude === undefined) {
-      const slot = this.#edge.acquire(client.address, protocol);
-      if (typeof slot !== 'function') return slot;
-      release = slot;
-    }
-    let candidates = this.#pool.candidates();
-    if (exclude !== undefined) candidates = candidates.filter((b) => !exclude.has(b.id));
-    if (candidates.length === 0) {
-      release?.();
-      return new NoBackendError('no backend available', context);
-    }
-    const pick: PickContext = exclude === undefined ? { req, client, protocol } : { req, client, protocol, avoid: exclude };
-    const chosen = this.#options.strategy.pick(pick, candidates);
-    // A strategy may only return one of the live backend objects it was given;
-    // custom strategies are not trusted to honour state and limits.
-    const backend = chosen === undefined ? undefined : this.#pool.get(chosen.id);
-    if (backend === undefined || backend.state !== 'up' || this.#table.countFor(backend.id) >= backend.maxConnections || exclude?.has(backend.id)) {
-      release?.();
-      return new NoBackendError(`strategy ${this.#options.strategy.name} found no backend`, context);
-    }
-    const entry = this.#table.add(pick.client.address, pick.client.port, backend.id, protocol);
-    entry.release = release;
-    this.#options.strategy.onConnectionOpen?.(backend, pick);
-    if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(entry));
-    return { backend, entry, pick };
+    const placed = placeConnection({ options: this.#options, pool: this.#pool, table: this.#table, edge: this.#edge }, req, protocol, exclude);
+    if ('entry' in placed && this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(placed.entry));
+    return placed;
   }
 
   #finish(backend: Backend | undefined, entry: ConnectionEntry | undefined, reason: SwitchboardError | undefined): void {
