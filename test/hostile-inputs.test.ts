@@ -122,6 +122,28 @@ const CASES: HostileCase[] = [
     expect: 413,
     backendMayReceive: true,
   },
+  {
+    name: 'keep-alive: a valid request, then a CL+TE smuggling attempt on the same connection',
+    steps: [head('GET /first HTTP/1.1', HOST), { wait: 100 }, head('POST /second HTTP/1.1', HOST, 'Content-Length: 4', 'Transfer-Encoding: chunked') + '0\r\n\r\n'],
+    expect: 200,
+    backendMayReceive: true,
+    check: (a, w) => {
+      // The first is answered, the second refused on the same connection, which is then closed.
+      expect(a.data.toString('latin1').match(/HTTP\/1\.1 \d{3} [^\r]*/g)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 400 Bad Request']);
+      expect(a.closed).toBe(true);
+      expect(w.requests.map((h) => h['host'])).toEqual(['127.0.0.1']);
+    },
+  },
+  {
+    // Node's parser fails on the second request while the first is in flight; the 400 is written at once and the
+    // connection closed, so the first request is abandoned (ERR_CLIENT_ABORTED) and its response never sent.
+    // Node's own clientError default does the same. Whether the backend saw the first request is a race.
+    name: 'pipelined in one write: a valid request, then a duplicate Content-Length',
+    steps: head('GET /first HTTP/1.1', HOST) + head('POST /second HTTP/1.1', HOST, 'Content-Length: 1', 'Content-Length: 1') + 'x',
+    expect: 400,
+    backendMayReceive: true,
+    check: (a) => expect(a.data.toString('latin1').match(/HTTP\/1\.1 \d{3} /g)).toHaveLength(1),
+  },
   // --- header names and values ---
   { name: 'space in a header name', steps: head('GET / HTTP/1.1', HOST, 'Bad Name: x'), expect: 400 },
   { name: 'space before the colon', steps: head('GET / HTTP/1.1', 'Host : 127.0.0.1'), expect: 400 },
