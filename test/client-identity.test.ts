@@ -267,6 +267,18 @@ describe('client identity', () => {
       expect(proxy.connections()).toEqual([]);
     });
 
+    it('refuses (400) a second PROXY header that a client behind the trusted balancer sent itself: only the first is believed', async () => {
+      const { backend, proxy, port } = await setup(['loopback']);
+      const answer = await rawExchange(port, [
+        proxyV2({ src: '203.0.113.7', dst: '10.0.0.1', srcPort: 51234, dstPort: 443 }),
+        proxyV1('6.6.6.6', '10.0.0.1', 4444, 80) + head('GET / HTTP/1.1', HOST),
+      ]);
+      expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+      await new Promise((r) => setTimeout(r, 30));
+      expect([backend.connections, backend.bytes]).toEqual([0, 0]);
+      expect(proxy.connections()).toEqual([]);
+    });
+
     it.each<[string, RawStep[]]>([
       ['plain HTTP with no PROXY header', [head('GET / HTTP/1.1', HOST)]],
       ['a WebSocket handshake with no PROXY header', [wsHandshake()]],
