@@ -313,3 +313,22 @@ describe('frameTracking: false', () => {
     expect(proxy.connections()).toHaveLength(0);
   });
 });
+
+describe('runtime changes are observable', () => {
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  it('emits backendWeightChange on setWeight, and refuses close codes an endpoint may not send', async () => {
+    const a = await startBackend(res, 'a');
+    const { proxy } = await startProxy(res, { backends: [{ url: a.url, id: 'a' }] });
+    const changes: [string, number, number][] = [];
+    proxy.on('backendWeightChange', (b, previous) => changes.push([b.id, previous, b.weight]));
+    proxy.setWeight('a', 4);
+    proxy.setWeight('a', 4);
+    expect(changes).toEqual([['a', 1, 4]]);
+    for (const code of [1005, 1006, 1015, 2000]) {
+      await expect(proxy.drain('a', { code })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    }
+    expect(proxy.backends()[0]!.state).toBe('up');
+  });
+});

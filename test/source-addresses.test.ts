@@ -51,6 +51,9 @@ describe('sourceAddresses', () => {
     const refusal = await expectRefusal(wsUrl);
     expect(refusal.status).toBe(503);
     expect(codes).toEqual(['ERR_SOURCE_EXHAUSTED']);
+    const http = await httpRequest(wsUrl.replace('ws:', 'http:') + '/');
+    expect(http.status).toBe(503);
+    expect(codes.filter((c) => c === 'ERR_SOURCE_EXHAUSTED').length).toBeGreaterThanOrEqual(2);
   });
 
   it('rejects addresses that are not IPs', () => {

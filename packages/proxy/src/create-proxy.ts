@@ -29,6 +29,11 @@ function warnOnce(message: string): void {
 
 const debug = debuglog('switchboard');
 
+/** Close codes RFC 6455 lets an endpoint put in a close frame. */
+function isSendableCloseCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999));
+}
+
 /**
  * Options of {@link Proxy.drain}.
  *
@@ -295,9 +300,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * ```
    */
   setWeight(id: string, weight: number): void {
-    this.#requireBackend(id);
+    const backend = this.#requireBackend(id);
     if (!Number.isInteger(weight) || weight < 1) throw new InvalidOptionError(`weight must be a positive integer, got ${String(weight)}`);
+    const previous = backend.weight;
+    if (previous === weight) return;
     this.#pool.setWeight(id, weight);
+    this.emit('backendWeightChange', backend.snapshot(), previous);
   }
 
   /**
@@ -321,7 +329,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const timeout = options.timeout ?? this.#options.drainTimeout;
     const code = options.code ?? ERROR_REPLIES.ERR_BACKEND_DRAINING.closeCode;
     if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidOptionError(`drain timeout must be a non-negative number of milliseconds, got ${String(timeout)}`);
-    if (!Number.isInteger(code) || code < 1000 || code > 4999) throw new InvalidOptionError(`drain code must be a WebSocket close code (1000-4999), got ${String(code)}`);
+    if (!isSendableCloseCode(code)) throw new InvalidOptionError(`drain code must be a close code an endpoint may send (1000-1003, 1007-1014, 3000-4999), got ${String(code)}`);
     this.#setState(id, 'draining', 'drain requested');
     for (const conn of [...this.#live]) {
       if (conn.backendId === id) conn.close(code, 'backend draining', timeout, new BackendDrainingError('backend is draining', { backendId: id }));

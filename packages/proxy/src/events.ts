@@ -32,6 +32,8 @@ export interface ProxyEvents {
   backendAdd: [backend: BackendSnapshot];
   /** A backend was removed at runtime. */
   backendRemove: [backend: BackendSnapshot];
+  /** A backend's weight was changed with `setWeight()`. */
+  backendWeightChange: [backend: BackendSnapshot, previous: number];
   /** A backend changed state (health check, ejection, drain); `backend.state` is the new state. */
   backendStateChange: [backend: BackendSnapshot, previous: BackendState, reason: string];
 }

@@ -16,6 +16,7 @@ import {
   BadRequestError,
   ClientAbortedError,
   ProxyClosingError,
+  SourceExhaustedError,
   type SwitchboardError,
 } from './errors';
 import { filterResponseHeaders, flattenHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
@@ -31,6 +32,8 @@ function mapUndiciError(err: Error & { code?: string }, ctx: ErrorCtx): Switchbo
       return new BackendTimeoutError('backend did not send response headers in time', { cause: err, ...ctx });
     case 'UND_ERR_BODY_TIMEOUT':
       return new BackendTimeoutError('backend paused the response body for too long', { cause: err, ...ctx });
+    case 'EADDRNOTAVAIL':
+      return new SourceExhaustedError('every source address is out of ports toward the backend', { cause: err, ...ctx });
     case 'UND_ERR_SOCKET':
     case 'ECONNRESET':
     case 'EPIPE':

@@ -271,9 +271,10 @@ export interface ProxyOptions {
   /**
    * Local addresses to open backend connections from, used in turn.
    * @defaultValue [] (the kernel chooses)
-   * @remarks One source address reaches one backend address through at most
-   * `ip_local_port_range` ports (~28k by default); N addresses raise that N-fold.
-   * On Linux, 127.0.0.2, 127.0.0.3, ... are local without configuration.
+   * @remarks Node binds the source address before connecting, so Linux gives
+   * each bound address at most `ip_local_port_range` ports (~28k by default)
+   * across all backends; N addresses raise the ceiling N-fold. On Linux,
+   * 127.0.0.2, 127.0.0.3, ... are local without configuration.
    */
   readonly sourceAddresses?: readonly string[];
   /**

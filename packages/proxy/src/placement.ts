@@ -28,7 +28,8 @@ export function placeConnection(
   const { options, pool, table, edge } = deps;
   const client = edge.clientOf(req);
   const context = { clientAddress: clientKey(client.address, client.port) };
-  if (table.size >= options.maxConnections) return new ProxyFullError('proxy is at maxConnections', context);
+  // A retry replaces its failed attempt's entry, which still counts here.
+  if (exclude === undefined && table.size >= options.maxConnections) return new ProxyFullError('proxy is at maxConnections', context);
   let release: (() => void) | undefined;
   if (exclude === undefined) {
     const slot = edge.acquire(client.address, protocol);
