@@ -1,7 +1,5 @@
 import { request } from 'node:http';
-import type { Proxy } from '@switchboard/proxy';
-// Not yet re-exported by the package index; switch to '@switchboard/proxy' once it is.
-import { IpHashStrategy } from '../packages/proxy/src/strategies/index';
+import { IpHashStrategy, type Proxy } from '@switchboard/proxy';
 import { Resources, startBackend, startProxy, waitFor } from './helpers/servers';
 
 /** GET `url` on a fresh connection from `localAddress`; resolves with the backend id the echo server reports. */

@@ -19,9 +19,7 @@ import { Agent, createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { Server as IoServer } from 'socket.io';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
-import type { Proxy, ProxyOptions } from '@switchboard/proxy';
-// Not yet re-exported by the package index; switch to '@switchboard/proxy' once it is.
-import { StickyCookieStrategy } from '../packages/proxy/src/strategies/index';
+import { StickyCookieStrategy, type Proxy, type ProxyOptions } from '@switchboard/proxy';
 import { Resources, startProxy, waitFor } from './helpers/servers';
 
 interface IoBackend {
