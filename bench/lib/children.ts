@@ -1,4 +1,4 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { Message } from './ipc';
 
 /** A child process the orchestrator started, with everything needed to stop it for sure. */
@@ -38,16 +38,39 @@ function track(name: string, proc: ChildProcess, stopSignal: NodeJS.Signals): Ch
   return child;
 }
 
-/** Forks a compiled bench module (a node process of its own, never sharing our event loop). */
-export function forkChild(name: string, modulePath: string, args: string[], execArgv: string[] = [], env: NodeJS.ProcessEnv = {}): Child {
-  const proc = fork(modulePath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env: { ...process.env, ...env } });
+/**
+ * Forks a compiled bench module (a node process of its own, never sharing our event loop).
+ * With `nofile`, the child is started as `bash -c 'ulimit -n <nofile>; exec node ...'` so it may hold
+ * more descriptors than the orchestrator (raising the hard limit needs root or CAP_SYS_RESOURCE);
+ * the IPC channel survives the `exec`.
+ */
+export function forkChild(name: string, modulePath: string, args: string[], execArgv: string[] = [], env: NodeJS.ProcessEnv = {}, nofile?: number): Child {
+  const fullEnv = { ...process.env, ...env };
+  if (nofile === undefined) {
+    const proc = fork(modulePath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env: fullEnv });
+    return track(name, proc, 'SIGTERM');
+  }
+  const script = `ulimit -n ${Math.floor(nofile)} || exit 97; exec "$0" "$@"`;
+  const proc = spawn('bash', ['-c', script, process.execPath, ...execArgv, modulePath, ...args], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: fullEnv,
+  });
   return track(name, proc, 'SIGTERM');
 }
 
-/** Spawns a non-node program (nginx). */
-export function spawnChild(name: string, command: string, args: string[], stopSignal: NodeJS.Signals): Child {
-  const proc = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+/** Spawns a non-node program (nginx); with `nofile`, under `bash -c 'ulimit -n N; exec ...'`. */
+export function spawnChild(name: string, command: string, args: string[], stopSignal: NodeJS.Signals, nofile?: number): Child {
+  const proc =
+    nofile === undefined
+      ? spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] })
+      : spawn('bash', ['-c', `ulimit -n ${Math.floor(nofile)} || exit 97; exec "$0" "$@"`, command, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
   return track(name, proc, stopSignal);
+}
+
+/** Whether `ulimit -n <n>` succeeds in a child shell (the hard limit allows it, or we may raise it). */
+export function canRaiseNofile(n: number): boolean {
+  const r = spawnSync('bash', ['-c', `ulimit -n ${Math.floor(n)}`], { timeout: 5000 });
+  return r.status === 0;
 }
 
 function isDone(child: Child): boolean {

@@ -90,3 +90,33 @@ export function machineBusyMicros(): number | undefined {
     return undefined;
   }
 }
+
+/** Resident set size of one process in bytes (VmRSS from /proc/<pid>/status), or undefined. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? undefined : Number(m[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sum of rssBytes over several pids; undefined if any is unreadable. */
+export function rssBytesOf(pids: readonly number[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const v = rssBytes(pid);
+    if (v === undefined) return undefined;
+    total += v;
+  }
+  return total;
+}
+
+/** Open descriptors of one process (entries of /proc/<pid>/fd), or undefined. */
+export function fdCount(pid: number): number | undefined {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return undefined;
+  }
+}

@@ -74,7 +74,23 @@ export interface NginxHandle {
   stop(): Promise<void>;
 }
 
-export async function startNginx(binary: string, backendPort: number): Promise<NginxHandle> {
+export interface NginxOptions {
+  /** `worker_connections` (default 4096); each proxied connection takes 2. */
+  workerConnections?: number;
+  /** Descriptor limit for master and worker (`ulimit -n` in the spawning shell plus `worker_rlimit_nofile`). */
+  nofile?: number;
+  /** Local addresses for backend connections, spread by client address:port (`split_clients` + `proxy_bind`). */
+  sourceAddresses?: readonly string[];
+}
+
+function splitClients(addrs: readonly string[]): string {
+  if (addrs.length === 0) return '';
+  const share = Math.floor(10000 / addrs.length) / 100;
+  const lines = addrs.map((a, i) => (i === addrs.length - 1 ? `    * ${a};` : `    ${share.toFixed(2)}% ${a};`));
+  return `  split_clients "$remote_addr:$remote_port" $bench_src {\n${lines.join('\n')}\n  }\n`;
+}
+
+export async function startNginx(binary: string, backendPort: number, opts: NginxOptions = {}): Promise<NginxHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-nginx-'));
   // Also removed if the orchestrator exits early (Ctrl-C): children are SIGKILLed from the same 'exit' hook.
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
@@ -84,9 +100,10 @@ export async function startNginx(binary: string, backendPort: number): Promise<N
 daemon off;
 master_process on;
 worker_processes 1;
+${opts.nofile !== undefined ? `worker_rlimit_nofile ${opts.nofile};` : ''}
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections ${opts.workerConnections ?? 4096}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/client_body;
@@ -94,11 +111,16 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
-  server {
-    listen 127.0.0.1:${port};
+  # Keep-alive toward the backend for plain HTTP (empty Connection header), Upgrade for WebSockets.
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
+  upstream bench_backend {
+    server 127.0.0.1:${backendPort};
+    keepalive 128;
+  }
+${splitClients(opts.sourceAddresses ?? [])}  server {
+    listen 127.0.0.1:${port} backlog=4096;
     location / {
-      proxy_pass http://127.0.0.1:${backendPort};
+      proxy_pass http://bench_backend;${(opts.sourceAddresses ?? []).length > 0 ? '\n      proxy_bind $bench_src;' : ''}
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
@@ -111,7 +133,7 @@ http {
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
   // SIGQUIT = graceful shutdown of master and workers.
-  const child = spawnChild('nginx', binary, ['-c', join(dir, 'nginx.conf'), '-p', `${dir}/`], 'SIGQUIT');
+  const child = spawnChild('nginx', binary, ['-c', join(dir, 'nginx.conf'), '-p', `${dir}/`], 'SIGQUIT', opts.nofile);
   const stop = async (): Promise<void> => {
     child.extraPids = [...new Set([...child.extraPids, ...childPids(child.pid)])];
     await stopChild(child);

@@ -1,6 +1,8 @@
 /**
  * http-proxy 1.18 as a fair user would configure it (TOOLCHAIN pitfall 10): a keep-alive agent,
- * `ws: true`, and the upgrade event handed to `proxy.ws`. argv[2]: backend URL.
+ * `ws: true`, and the upgrade event handed to `proxy.ws`. argv[2]: backend URL; argv[3] (optional):
+ * JSON `{ "localAddresses": [...] }`, rotated per proxied request/upgrade (http-proxy's per-call
+ * `localAddress` option) to get past the ~28k source ports toward one backend address.
  */
 import { Agent, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -22,8 +24,16 @@ proxy.on('error', (_err, _req, resOrSocket) => {
   if (typeof maybeSocket.destroy === 'function') maybeSocket.destroy();
 });
 
-const server = createServer((req, res) => proxy.web(req, res));
-server.on('upgrade', (req, socket, head) => proxy.ws(req, socket, head));
+const localAddresses = (JSON.parse(process.argv[3] ?? '{}') as { localAddresses?: string[] }).localAddresses ?? [];
+let nextLocal = 0;
+const perCall = (): httpProxy.ServerOptions | undefined => {
+  if (localAddresses.length === 0) return undefined;
+  nextLocal = (nextLocal + 1) % localAddresses.length;
+  return { localAddress: localAddresses[nextLocal] };
+};
+
+const server = createServer((req, res) => proxy.web(req, res, perCall()));
+server.on('upgrade', (req, socket, head) => proxy.ws(req, socket, head, perCall()));
 server.on('error', (err) => {
   send({ type: 'fatal', message: `http-proxy listen: ${err.message}` });
   process.exit(1);

@@ -1,7 +1,8 @@
 /**
  * Switchboard, standalone in its own process, from the built package (packages/proxy/dist):
  * `createProxy({ backends: [target] }).listen({ port: 0, host: '127.0.0.1' })`.
- * argv[2]: backend URL. Reports `{ type: 'ready', port }`.
+ * argv[2]: backend URL, or several separated by commas; argv[3] (optional): JSON of extra
+ * `createProxy` options (e.g. `{ "sourceAddresses": ["127.0.0.2", ...] }`). Reports `{ type: 'ready', port }`.
  */
 import { createProxy } from '@switchboard/proxy';
 import { exitOnStop, send } from '../lib/ipc';
@@ -12,7 +13,8 @@ enableWindowProfiling();
 const target = process.argv[2];
 if (target === undefined) throw new Error('usage: proxy-switchboard <backend-url>');
 
-const proxy = createProxy({ backends: [target] });
+const extra = JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>;
+const proxy = createProxy({ ...extra, backends: target.split(',') });
 // Errors while serving (not the ones our own shutdown reports) are printed when the process stops.
 const errors = new Map<string, number>();
 let stopping = false;

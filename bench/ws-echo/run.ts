@@ -381,7 +381,11 @@ async function main(): Promise<number> {
   mkdirSync(RESULTS, { recursive: true });
   const command = 'npm run bench   # BENCH_SECONDS=' + seconds + ' BENCH_ROUNDS=' + rounds;
   writeFileSync(join(RESULTS, 'ws-echo-latest.md'), `# ws-echo (latest run)\n\nReproduce: \`${command}\`\n\n${table}\n`);
-  console.log(`written: bench/results/ws-echo-latest.md`);
+  writeFileSync(
+    join(RESULTS, 'ws-echo-latest.json'),
+    `${JSON.stringify({ finishedAt: new Date().toISOString(), seconds, warmup, rounds, connections, messageBytes, nginxVersion, notes, results }, null, 1)}\n`,
+  );
+  console.log(`written: bench/results/ws-echo-latest.md, bench/results/ws-echo-latest.json (read by bench/suite for the combined table)`);
   const prof = await profileRuns(nginxBinary);
   if (prof !== undefined) {
     writeFileSync(join(RESULTS, 'ws-echo-profile-latest.md'), `${prof}\n`);
