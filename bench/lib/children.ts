@@ -1,4 +1,5 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Message } from './ipc';
 
 /** A child process the orchestrator started, with everything needed to stop it for sure. */
@@ -155,4 +156,15 @@ export function killAllSync(): void {
 
 export function liveChildren(): number {
   return live.size;
+}
+
+/** The hard RLIMIT_NOFILE of this process (from /proc/self/limits), or undefined. */
+export function hardNofile(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m === null) return undefined;
+    return m[2] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[2]);
+  } catch {
+    return undefined;
+  }
 }

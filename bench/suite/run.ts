@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { canRaiseNofile, forkChild, killAllSync, liveChildren, stopChild, waitForMessage, type Child } from '../lib/children';
+import { canRaiseNofile, forkChild, hardNofile, killAllSync, liveChildren, stopChild, waitForMessage, type Child } from '../lib/children';
 import type { Message } from '../lib/ipc';
 import { cpuMicrosOf, machineBusyMicros, rssBytesOf } from '../lib/proc';
 import { sleep, waitQuiet } from '../lib/quiet';
@@ -471,7 +471,7 @@ async function main(): Promise<number> {
   const proxies = configs.filter((c) => c !== 'direct');
   // Descriptors: 5,000 idle connections need ~10k in the proxy; 50,000 need ~100k.
   const bigNofile = 200_000;
-  let nofileSmall: number | undefined = 4 * idleN + 1000;
+  let nofileSmall: number | undefined = 2 * idleN + 1000;
   if (!canRaiseNofile(nofileSmall)) {
     notes.push(`ulimit -n ${nofileSmall} refused; idle rows run with the inherited limit`);
     nofileSmall = undefined;
@@ -479,7 +479,7 @@ async function main(): Promise<number> {
   let largeN = idleLargeWanted;
   if (largeN > 0 && !rowsWanted.includes('conns-large')) largeN = 0;
   if (largeN > 0 && !canRaiseNofile(bigNofile)) {
-    notes.push(`${fmtInt(largeN)}-connection row skipped: ulimit -n ${bigNofile} refused (hard limit too low and no CAP_SYS_RESOURCE)`);
+    notes.push(`${fmtInt(largeN)}-connection row skipped for every peer: it needs ~${fmtInt(2 * largeN)} descriptors in the proxy process (nginx's worker too), and ulimit -n ${bigNofile} is refused here (hard nofile limit ${hardNofile() ?? '?'}; raising it needs CAP_SYS_RESOURCE)`);
     largeN = 0;
   }
   console.log(`suite: ${configs.join(', ')}; rows ${rowsWanted.join(', ')}; ${rounds} round(s), ${seconds} s windows (+${warmup} s warm-up); idle ${idleN}${largeN > 0 ? ` and ${largeN}` : ''} connections`);
