@@ -33,11 +33,15 @@ import type { LoadConfig, LoadResult } from './loadgen';
 import { findNginx, startNginx, type NginxHandle } from './nginx';
 import { summarizeProfile } from './profile';
 
-const CONFIGS = ['direct', 'switchboard', 'http-proxy', 'nginx'] as const;
+// `switchboard-untracked` (frameTracking: false) measures the frame tracker's cost; run it with
+// BENCH_CONFIGS=switchboard,switchboard-untracked.
+const CONFIGS = ['direct', 'switchboard', 'http-proxy', 'nginx', 'switchboard-untracked'] as const;
 type Config = (typeof CONFIGS)[number];
+const DEFAULT_CONFIGS: readonly Config[] = ['direct', 'switchboard', 'http-proxy', 'nginx'];
 const LABEL: Record<Config, string> = {
   direct: 'direct (client -> backend)',
   switchboard: 'Switchboard',
+  'switchboard-untracked': 'Switchboard, frameTracking: false',
   'http-proxy': 'http-proxy',
   nginx: 'nginx (1 worker)',
 };
@@ -61,7 +65,7 @@ const messageBytes = envInt('BENCH_MESSAGE_BYTES', 64, 1, 1 << 20);
 const maxOtherCpu = envInt('BENCH_MAX_OTHER_CPU', 15, 0, 200);
 const retries = envInt('BENCH_RETRIES', 3, 0, 10);
 const quietWait = envInt('BENCH_QUIET_WAIT', 60, 0, 600);
-const wanted = (process.env.BENCH_CONFIGS ?? CONFIGS.join(','))
+const wanted = (process.env.BENCH_CONFIGS ?? DEFAULT_CONFIGS.join(','))
   .split(',')
   .map((s) => s.trim())
   .filter((s): s is Config => (CONFIGS as readonly string[]).includes(s));
@@ -124,9 +128,11 @@ async function measure(config: Config, round: number, nginxBinary: string | unde
     const backendUrl = `http://127.0.0.1:${backendPort}`;
     let port = backendPort;
     let proxyPids: number[] = [];
-    if (config === 'switchboard' || config === 'http-proxy') {
+    if (config === 'switchboard' || config === 'http-proxy' || config === 'switchboard-untracked') {
       const env = profileFile === undefined ? {} : { BENCH_CPU_PROFILE: profileFile };
-      proxy = forkChild(config, join(__dirname, `proxy-${config}.js`), [backendUrl], [], env);
+      const script = config === 'switchboard-untracked' ? 'switchboard' : config;
+      const args = config === 'switchboard-untracked' ? [backendUrl, JSON.stringify({ frameTracking: false })] : [backendUrl];
+      proxy = forkChild(config, join(__dirname, `proxy-${script}.js`), args, [], env);
       port = (await waitForMessage<Message & { port: number }>(proxy, 'ready', 10_000)).port;
       proxyPids = [proxy.pid];
     } else if (config === 'nginx') {
@@ -266,6 +272,8 @@ function report(results: RunResult[], notes: string[], nginxVersion: string | un
   };
   ratioLine('switchboard', 'http-proxy', 1);
   ratioLine('switchboard', 'nginx');
+  // Above 1: what the frame tracker costs (frameTracking: false over the default).
+  ratioLine('switchboard-untracked', 'switchboard');
   ratioLine('http-proxy', 'nginx');
   lines.push(
     '',

@@ -13,6 +13,7 @@
 import { createProxy, type Proxy, type SwitchboardError } from '@switchboard/proxy';
 import { redactRedisUrl, startChatNode, type ChatNode } from './chat/node';
 import { DEFAULT_CHANNEL } from './chat/protocol';
+import { stopOnSignals } from './shutdown';
 
 export type { ChatNode } from './chat/node';
 export type { ChannelMessage, ServerFrame } from './chat/protocol';
@@ -31,8 +32,6 @@ const HEALTH_CHECK_INTERVAL = 2000;
 const HEALTH_CHECK_TIMEOUT = 1000;
 /** Failed probes in a row that take a node out of rotation. */
 const HEALTH_CHECK_FALL = 2;
-/** After `close()` resolved, how long the process may linger before main() says something leaked, in ms. */
-const EXIT_GRACE_TIMEOUT = 1000;
 
 export interface ChatOptions {
   /** Port for the proxy on 127.0.0.1; 0 picks a free one. Default 8080. */
@@ -163,31 +162,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`Open ${chat.url} in two browser tabs. Ctrl-C stops.`);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      console.log(`${signal} again: exiting now`);
-      process.exit(1);
-    }
-    stopping = true;
-    console.log(`${signal}: shutting down`);
-    chat.close().then(
-      () => {
-        console.log('stopped');
-        // Everything is closed, so the process exits on its own; this fires only if something leaked.
-        setTimeout(() => {
-          console.error('some handle is still open; exiting anyway');
-          process.exit(1);
-        }, EXIT_GRACE_TIMEOUT).unref();
-      },
-      (err: unknown) => {
-        console.error('shutdown failed:', err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignals(() => chat.close());
 }
 
 if (require.main === module) void main();

@@ -11,14 +11,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createProxy, type ConnectionRecord, type Proxy, type SwitchboardError } from '@switchboard/proxy';
+import { stopOnSignals } from './shutdown';
 
 const HOST = '127.0.0.1';
 const DEFAULT_PORT = 8080;
 const NODE_NAMES = ['node-1', 'node-2', 'node-3'] as const;
 /** How long `close()` lets in-flight HTTP requests finish, in ms. */
 const CLOSE_TIMEOUT = 2000;
-/** After `close()` resolved, how long the process may linger before the demo says something leaked, in ms. */
-const EXIT_GRACE_TIMEOUT = 1000;
 
 /** One backend node of the demo. */
 export interface DemoNode {
@@ -230,31 +229,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`Open ${demo.url} in a browser. Ctrl-C stops.`);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      console.log(`${signal} again: exiting now`);
-      process.exit(1);
-    }
-    stopping = true;
-    console.log(`${signal}: shutting down`);
-    demo.close().then(
-      () => {
-        console.log('stopped');
-        // Everything is closed, so the process exits on its own; this fires only if something leaked.
-        setTimeout(() => {
-          console.error('some handle is still open; exiting anyway');
-          process.exit(1);
-        }, EXIT_GRACE_TIMEOUT).unref();
-      },
-      (err: unknown) => {
-        console.error('shutdown failed:', err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignals(() => demo.close());
 }
 
 if (require.main === module) void main();
