@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { Pool, buildConnector } from 'undici';
+import { Pool, buildConnector, type Dispatcher } from 'undici';
 import type { Backend } from './backend-pool';
 import { clientKey } from './connection-table';
 import { moveSlot, type LiveConnection, type Opened, type ProxyContext } from './context';
@@ -19,7 +19,7 @@ import {
   SourceExhaustedError,
   type SwitchboardError,
 } from './errors';
-import { filterResponseHeaders, flattenHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
+import { filterResponseHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
 
@@ -98,15 +98,16 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /** Failures after which the backend cannot have acted on the request, or an idempotent one may be resent. */
 const RETRYABLE = new Set(['ERR_BACKEND_CONNECT', 'ERR_BACKEND_RESET']);
 
-type UndiciResponse = {
-  statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Readable;
-  trailers: Record<string, string | string[] | undefined>;
-};
-
 /**
  * One HTTP request in flight through the proxy.
+ *
+ * @remarks
+ * It is its own undici dispatch handler: response headers, body chunks and
+ * trailers are written straight into the client's response, with no
+ * intermediate Readable or Promise per request. Backpressure: `onData`
+ * returns `res.write()`'s verdict (false pauses the backend socket) and the
+ * response's `'drain'` resumes it. Each send gets a generation number, so a
+ * late callback of a failed attempt cannot touch its retry.
  * @internal
  */
 class HttpExchange implements LiveConnection {
@@ -118,8 +119,13 @@ class HttpExchange implements LiveConnection {
   #opened: Opened;
   readonly #tried = new Set<string>();
   readonly #hasBody: boolean;
-  #abort = new AbortController();
-  #body: Readable | undefined;
+  /** Read once: a request's socket reference does not outlive it. */
+  readonly #proto: 'http' | 'https';
+  /** Current attempt; callbacks of older ones are ignored. */
+  #generation = 0;
+  #abortUpstream: ((err?: Error) => void) | undefined;
+  #resumeUpstream: (() => void) | undefined;
+  #headersSent = false;
   #done = false;
 
   constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened) {
@@ -129,8 +135,10 @@ class HttpExchange implements LiveConnection {
     this.#res = res;
     this.#opened = opened;
     this.#hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    this.#proto = (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     ctx.live.add(this);
     res.on('close', this.#resOnClose);
+    res.on('drain', this.#resOnDrain);
     this.#send();
   }
 
@@ -146,30 +154,37 @@ class HttpExchange implements LiveConnection {
       clientAddress: this.#opened.entry.clientAddress,
       priorChain: this.#ctx.edge.forwardedChain(req),
       peerAddress: req.socket.remoteAddress ?? '',
-      proto: (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
+      proto: this.#proto,
       xForwarded: options.xForwarded,
       forwarded: options.forwarded,
       upgrade: false,
     });
-    const signal = this.#abort.signal;
-    this.#dispatchers
-      .get(this.#opened.backend)
-      .request({
-        path: req.url ?? '/',
-        method: req.method ?? 'GET',
-        headers,
-        body: this.#hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null,
-        signal,
-      })
-      .then(
-        (response) => {
-          if (signal === this.#abort.signal) this.#onResponse(response);
-          else response.body.destroy();
-        },
-        (err: Error & { code?: string }) => {
-          if (signal === this.#abort.signal) this.#onRequestError(err);
-        },
-      );
+    const generation = ++this.#generation;
+    const current = (): boolean => generation === this.#generation && !this.#done;
+    const entry = this.#opened.entry;
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect: (abort) => {
+        if (current()) this.#abortUpstream = abort;
+        else abort();
+      },
+      onHeaders: (statusCode, rawHeaders, resume) => (current() ? this.#onHeaders(statusCode, rawHeaders, resume) : false),
+      onData: (chunk) => {
+        if (!current()) return false;
+        entry.bytesOut += chunk.length;
+        return this.#res.write(chunk);
+      },
+      onComplete: (trailers) => {
+        if (current()) this.#onComplete(trailers as unknown as Buffer[] | null);
+      },
+      onError: (err: Error & { code?: string }) => {
+        if (current()) this.#onError(err);
+      },
+    };
+    this.#dispatchers.get(this.#opened.backend).dispatch(
+      // undici destroys a stream body it has finished with, so it gets a wrapper, never the request itself.
+      { path: req.url ?? '/', method: req.method ?? 'GET', headers, body: this.#hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null },
+      handler,
+    );
   }
 
   #errorContext(): ErrorCtx {
@@ -185,43 +200,48 @@ class HttpExchange implements LiveConnection {
     }
   }
 
-  #onResponse(response: UndiciResponse): void {
-    const res = this.#res;
-    const body = response.body;
-    this.#body = body;
-    if (this.#done) {
-      body.destroy();
-      return;
-    }
-    const { backend, entry, pick } = this.#opened;
-    if (response.statusCode >= 500) this.#ctx.backendFailed(backend, 'status-5xx');
+  #onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // 1xx informational answers (103 Early Hints) are not relayed: Node's response API cannot send them in order.
+    if (statusCode < 200) return true;
+    this.#resumeUpstream = resume;
+    this.#headersSent = true;
+    const { backend, pick } = this.#opened;
+    if (statusCode >= 500) this.#ctx.backendFailed(backend, 'status-5xx');
     else this.#ctx.backendSucceeded(backend);
     const { options, responsePolicy } = this.#ctx;
-    const proto = (this.#req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     const extra = options.strategy.responseHeaders?.(backend, pick);
-    const headers = filterResponseHeaders(flattenHeaders(response.headers), responsePolicy, publicOriginOf(this.#req.headers.host, proto), false, extra);
-    res.writeHead(response.statusCode, headers);
-    body.on('data', (chunk: Buffer) => {
-      entry.bytesOut += chunk.length;
-      if (!res.write(chunk)) body.pause();
-    });
-    res.on('drain', () => body.resume());
-    body.on('end', () => {
-      const trailers = response.trailers;
-      if (Object.keys(trailers).length > 0) res.addTrailers(flattenTrailers(trailers));
-      res.end();
-    });
-    body.on('error', (err: Error & { code?: string }) => {
-      this.teardown(this.#abort.signal.aborted ? undefined : mapUndiciError(err, this.#errorContext()));
-    });
+    const raw: string[] = new Array<string>(rawHeaders.length);
+    // latin1 keeps every byte of a header value as it came, whatever its encoding.
+    for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
+    const headers = filterResponseHeaders(raw, responsePolicy, publicOriginOf(this.#req.headers.host, this.#proto), false, extra);
+    this.#res.writeHead(statusCode, headers);
+    return true;
   }
 
-  #onRequestError(err: Error & { code?: string }): void {
-    if (this.#done || this.#abort.signal.aborted) return;
+  #onComplete(trailers: Buffer[] | null): void {
+    const res = this.#res;
+    if (trailers !== null && trailers.length > 0) {
+      const pairs: [string, string][] = [];
+      for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')]);
+      res.addTrailers(pairs);
+    }
+    res.end();
+  }
+
+  readonly #resOnDrain = (): void => {
+    this.#resumeUpstream?.();
+  };
+
+  #onError(err: Error & { code?: string }): void {
     const mapped = mapUndiciError(err, this.#errorContext());
+    if (this.#headersSent) {
+      // Mid-body: the client's response is cut (no hang); nothing can be retried.
+      this.teardown(mapped);
+      return;
+    }
     const timedOut = err.code === 'UND_ERR_CONNECT_TIMEOUT';
     if (mapped.code === 'ERR_BACKEND_TIMEOUT') this.#ctx.backendFailed(this.#opened.backend, 'timeout');
-    else if (mapped.code !== 'ERR_CLIENT_ABORTED') this.#ctx.backendFailed(this.#opened.backend, 'connect');
+    else this.#ctx.backendFailed(this.#opened.backend, 'connect');
     // Only a request that can be sent again unchanged is retried: no body (it is consumed), idempotent method.
     const retryable = (RETRYABLE.has(mapped.code) || timedOut) && !this.#hasBody && IDEMPOTENT.has(this.#req.method ?? '');
     if (retryable && this.#tried.size <= this.#ctx.options.retries && !this.#ctx.isClosing()) {
@@ -230,7 +250,7 @@ class HttpExchange implements LiveConnection {
         moveSlot(this.#opened.entry, next.entry);
         this.#ctx.finish(this.#opened.backend, this.#opened.entry, mapped);
         this.#opened = next;
-        this.#abort = new AbortController();
+        this.#abortUpstream = undefined;
         this.#send();
         return;
       }
@@ -253,8 +273,11 @@ class HttpExchange implements LiveConnection {
 
   teardown(reason: SwitchboardError | undefined): void {
     if (this.#done) return;
-    this.#abort.abort();
-    this.#body?.destroy();
+    const abort = this.#abortUpstream;
+    this.#abortUpstream = undefined;
+    // A new generation: undici answers the abort with onError, which is then ignored.
+    this.#generation++;
+    abort?.(reason ?? new ClientAbortedError('exchange ended', this.#errorContext()));
     if (reason !== undefined) sendHttpError(this.#res, reason, this.#ctx.options.retryAfter, this.#ctx.options.server);
     else this.#res.destroy();
     this.#finish(reason);
@@ -268,15 +291,6 @@ class HttpExchange implements LiveConnection {
   }
 }
 
-function flattenTrailers(trailers: Record<string, string | string[] | undefined>): [string, string][] {
-  const out: [string, string][] = [];
-  for (const [name, value] of Object.entries(trailers)) {
-    if (value === undefined) continue;
-    if (typeof value === 'string') out.push([name, value]);
-    else for (const v of value) out.push([name, v]);
-  }
-  return out;
-}
 
 /**
  * Handles one HTTP request: pick, forward through undici, stream the answer back. Never throws.
