@@ -283,3 +283,56 @@ describe('close frames the proxy sends itself', () => {
     await waitFor(() => proxy.connections().length === 0);
   });
 });
+
+describe('refusals with every body framing', () => {
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  it.each([
+    ['Content-Length', 'HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nServer: secret\r\n\r\ndenied'],
+    ['chunked', 'HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nden\r\n3\r\nied\r\n0\r\n\r\n'],
+  ])('relays a %s refusal body to the client unchanged and closes', async (_name, answer) => {
+    const server = createServer();
+    const upgraded = new Set<Socket>();
+    server.on('upgrade', (_req, socket: Socket) => {
+      upgraded.add(socket);
+      socket.on('error', () => undefined);
+      // The backend keeps its connection open after answering: the proxy must find the body's end itself.
+      socket.write(answer);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    res.add(() => {
+      for (const s of upgraded) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+    const { wsUrl, proxy } = await startProxy(res, { backends: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`] });
+    const refusal = await expectRefusal(wsUrl);
+    expect(refusal.status).toBe(403);
+    expect(refusal.body).toBe('denied');
+    expect(refusal.headers['server']).toBeUndefined();
+    await waitFor(() => proxy.connections().length === 0);
+  });
+
+  it('answers 502 and retries elsewhere when a backend answers the upgrade with garbage', async () => {
+    const server = createServer();
+    server.on('upgrade', (_req, socket: Socket) => {
+      socket.on('error', () => undefined);
+      socket.end('SSH-2.0-OpenSSH\r\n\r\n');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    res.add(() => new Promise<void>((r) => server.close(() => r())));
+    const good = await startBackend(res, 'good');
+    const { wsUrl, proxy } = await startProxy(res, {
+      backends: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, id: 'garbage' }, { url: good.url, id: 'good' }],
+      strategy: { name: 'first', pick: (_c, candidates) => candidates[0] },
+    });
+    const codes: string[] = [];
+    proxy.on('error', (e) => codes.push(e.code));
+    const ws = await openWs(res, wsUrl);
+    const [reply] = await Promise.all([once(ws, 'message'), Promise.resolve(ws.send('whoami'))]);
+    expect(String(reply[0])).toBe('good');
+    expect(codes).toEqual(['ERR_BACKEND_PROTOCOL']);
+  });
+});

@@ -1,4 +1,4 @@
-import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -23,6 +23,18 @@ import { filterResponseHeaders, forwardRequestHeaders, publicOriginOf } from './
 import { isSourceExhausted } from './source-addresses';
 import { tlsOptions } from './backend-tls';
 import { Splice } from './splice';
+import { bodyFraming, ChunkedBodyEnd, parseResponseHead, serializeRequest, type BodyFraming, type ResponseHead } from './backend-handshake';
+
+/** Headers of a refusal the proxy does not relay: it answers with `Connection: close` itself. */
+const REFUSAL_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'upgrade', 'proxy-connection']);
+
+/** One try at a backend: its socket, timer, the answer's head so far, and a refusal being relayed. */
+interface Attempt {
+  readonly socket: Socket;
+  timer: NodeJS.Timeout | undefined;
+  head: Buffer | undefined;
+  refusal: { readonly framing: BodyFraming; remaining: number; readonly chunked: ChunkedBodyEnd | undefined } | undefined;
+}
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
@@ -74,7 +86,7 @@ class WebSocketTunnel implements LiveConnection {
   /** Backends already tried for this upgrade. */
   readonly #tried = new Set<string>();
   /** The current backend attempt; its listeners ignore events once it is replaced. */
-  #attempt: { socket: Socket; request: ClientRequest; timer: NodeJS.Timeout | undefined } | undefined;
+  #attempt: Attempt | undefined;
   #splice: Splice | undefined;
   #done = false;
   /** Source addresses found out of ports for this upgrade. */
@@ -124,12 +136,14 @@ class WebSocketTunnel implements LiveConnection {
       forwarded: options.forwarded,
       upgrade: true,
     });
-    const request = httpRequest({ method: 'GET', path: this.#req.url, headers, createConnection: () => socket });
-    const attempt = { socket, request, timer: undefined as NodeJS.Timeout | undefined };
+    const attempt: Attempt = { socket, timer: undefined, head: undefined, refusal: undefined };
     this.#attempt = attempt;
     const current = (): boolean => this.#attempt === attempt && !this.#done;
     const fail = (err: SwitchboardError): void => {
-      if (current()) this.#attemptFailed(err);
+      if (!current()) return;
+      // Once a refusal is being relayed the client has bytes: no retry, just end.
+      if (attempt.refusal !== undefined) this.teardown(err);
+      else this.#attemptFailed(err);
     };
     const onSocketError = (err: NodeJS.ErrnoException): void => {
       if (!current()) return;
@@ -138,22 +152,43 @@ class WebSocketTunnel implements LiveConnection {
     };
     socket.on('error', onSocketError);
     if (tcp !== socket) tcp.on('error', onSocketError);
-    request.on('error', (err: NodeJS.ErrnoException) => fail(mapBackendError(err, this.#errorContext())));
+    socket.on('data', (chunk: Buffer) => {
+      if (current()) this.#backendBytes(attempt, chunk);
+    });
+    socket.on('end', () => {
+      if (!current()) return;
+      if (attempt.refusal !== undefined) this.#refusalDone(attempt);
+      else fail(new BackendResetError('backend closed the connection during the handshake', this.#errorContext()));
+    });
     attempt.timer = setTimeout(() => fail(new BackendTimeoutError('backend did not accept the connection in time', this.#errorContext())), options.connectTimeout);
     socket.once(b.secure ? 'secureConnect' : 'connect', () => {
       if (!current()) return;
       clearTimeout(attempt.timer);
       attempt.timer = setTimeout(() => fail(new HandshakeTimeoutError('backend did not answer the WebSocket handshake in time', this.#errorContext())), options.handshakeTimeout);
+      socket.write(serializeRequest(this.#req.url ?? '/', headers));
     });
-    request.on('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
-      if (current()) this.#backendOnUpgrade(res, upstream, upstreamHead);
-      else upstream.destroy();
-    });
-    request.on('response', (res: IncomingMessage) => {
-      if (current()) this.#backendOnResponse(res);
-      else res.destroy();
-    });
-    request.end();
+  }
+
+  /** Backend bytes before the 101: the answer's head, then (for a refusal) its body. */
+  #backendBytes(attempt: Attempt, chunk: Buffer): void {
+    if (attempt.refusal !== undefined) {
+      this.#relayRefusal(attempt, chunk);
+      return;
+    }
+    const buf = attempt.head === undefined ? chunk : Buffer.concat([attempt.head, chunk]);
+    const head = parseResponseHead(buf);
+    if (head === undefined) {
+      attempt.head = buf;
+      return;
+    }
+    attempt.head = undefined;
+    if (typeof head === 'string') {
+      this.#attemptFailed(new BackendProtocolError(`backend sent an invalid response (${head})`, this.#errorContext()));
+      return;
+    }
+    const rest = buf.subarray(head.bodyStart);
+    if (head.status === 101) this.#backendOnUpgrade(head, attempt.socket, rest);
+    else this.#backendOnResponse(attempt, head, rest);
   }
 
   /** That source address has no port left toward this backend: try the next one, then give up with 503. */
@@ -173,7 +208,6 @@ class WebSocketTunnel implements LiveConnection {
     if (attempt === undefined) return;
     this.#attempt = undefined;
     clearTimeout(attempt.timer);
-    attempt.request.destroy();
     attempt.socket.destroy();
   }
 
@@ -221,7 +255,7 @@ class WebSocketTunnel implements LiveConnection {
     return publicOriginOf(this.#req.headers.host, isEncrypted(this.#client) ? 'https' : 'http');
   }
 
-  #backendOnUpgrade(res: IncomingMessage, upstream: Socket, upstreamHead: Buffer): void {
+  #backendOnUpgrade(res: ResponseHead, upstream: Socket, upstreamHead: Buffer): void {
     const attempt = this.#attempt;
     if (attempt !== undefined) clearTimeout(attempt.timer);
     this.#attempt = undefined;
@@ -230,7 +264,10 @@ class WebSocketTunnel implements LiveConnection {
     client.removeListener('close', this.#clientOnClose);
     client.removeListener('end', this.#clientOnClose);
     client.removeListener('data', this.#clientOnEarlyData);
+    // The handshake's listeners go; the splice attaches its own.
     upstream.removeAllListeners('error');
+    upstream.removeAllListeners('data');
+    upstream.removeAllListeners('end');
     const { backend, entry, pick } = this.#opened;
     this.#ctx.backendSucceeded(backend);
     const extra = this.#ctx.options.strategy.responseHeaders?.(backend, pick);
@@ -251,28 +288,64 @@ class WebSocketTunnel implements LiveConnection {
   };
 
   /** The backend refused the upgrade: relay its answer as a plain HTTP response, then close. */
-  #backendOnResponse(res: IncomingMessage): void {
-    const attempt = this.#attempt;
-    if (attempt !== undefined) clearTimeout(attempt.timer);
-    const client = this.#client;
-    const status = res.statusCode ?? 502;
+  #backendOnResponse(attempt: Attempt, res: ResponseHead, rest: Buffer): void {
+    const framing = bodyFraming(res.status, res.rawHeaders);
+    if (typeof framing === 'string') {
+      this.#attemptFailed(new BackendProtocolError(`backend sent an invalid response (${framing})`, this.#errorContext()));
+      return;
+    }
+    const status = res.status;
     if (status >= 500) this.#ctx.backendFailed(this.#opened.backend, 'status-5xx');
-    const headers = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), false);
+    // The body is relayed as it came, so its framing headers stay; hop-by-hop ones go.
+    const kept = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), true);
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nConnection: close\r\n`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    client.write(`${head}\r\n`);
-    const entry = this.#opened.entry;
-    res.on('data', (chunk: Buffer) => {
-      entry.bytesOut += chunk.length;
-      if (!client.write(chunk)) res.pause();
-    });
-    client.on('drain', () => res.resume());
-    res.on('end', () => {
-      client.removeListener('close', this.#clientOnClose);
-      client.removeListener('end', this.#clientOnClose);
-      client.end(() => this.teardown(undefined));
-    });
-    res.on('error', (err: NodeJS.ErrnoException) => this.teardown(mapBackendError(err, this.#errorContext())));
+    for (let i = 0; i < kept.length; i += 2) {
+      if (!REFUSAL_HOP_BY_HOP.has(kept[i]!.toLowerCase())) head += `${kept[i]}: ${kept[i + 1]}\r\n`;
+    }
+    this.#client.write(`${head}\r\n`);
+    attempt.refusal = { framing, remaining: framing.kind === 'length' ? framing.length : 0, chunked: framing.kind === 'chunked' ? new ChunkedBodyEnd() : undefined };
+    if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
+      this.#refusalDone(attempt);
+      return;
+    }
+    if (rest.length > 0) this.#relayRefusal(attempt, rest);
+  }
+
+  /** Relays refusal body bytes until the body ends by its framing (or the backend closes). */
+  #relayRefusal(attempt: Attempt, chunk: Buffer): void {
+    const refusal = attempt.refusal!;
+    let take = chunk.length;
+    let finished = false;
+    if (refusal.framing.kind === 'length') {
+      take = Math.min(take, refusal.remaining);
+      refusal.remaining -= take;
+      finished = refusal.remaining === 0;
+    } else if (refusal.chunked !== undefined) {
+      const end = refusal.chunked.push(chunk);
+      if (refusal.chunked.failed) {
+        this.teardown(new BackendProtocolError('backend sent an invalid chunked body', this.#errorContext()));
+        return;
+      }
+      if (end >= 0) {
+        take = end;
+        finished = true;
+      }
+    }
+    this.#opened.entry.bytesOut += take;
+    if (take > 0) this.#client.write(take === chunk.length ? chunk : chunk.subarray(0, take));
+    if (finished) this.#refusalDone(attempt);
+  }
+
+  /** The refusal is complete: end the client's connection once it is flushed. */
+  #refusalDone(attempt: Attempt): void {
+    if (this.#attempt !== attempt) return;
+    this.#attempt = undefined;
+    clearTimeout(attempt.timer);
+    attempt.socket.destroy();
+    const client = this.#client;
+    client.removeListener('close', this.#clientOnClose);
+    client.removeListener('end', this.#clientOnClose);
+    client.end(() => this.teardown(undefined));
   }
 
   close(code: number, text: string, timeout: number, report: SwitchboardError): void {
