@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createProxy, type SwitchboardError } from '@switchboard/proxy';
-import { Resources, expectRefusal, openWs, startBackend, startProxy, waitFor } from './helpers/servers';
+import { Resources, expectRefusal, openWs, roundTrip, startBackend, startProxy, waitFor } from './helpers/servers';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -334,5 +334,20 @@ describe('refusals with every body framing', () => {
     const [reply] = await Promise.all([once(ws, 'message'), Promise.resolve(ws.send('whoami'))]);
     expect(String(reply[0])).toBe('good');
     expect(codes).toEqual(['ERR_BACKEND_PROTOCOL']);
+  });
+});
+
+describe('long-lived WebSockets and the listener timeouts', () => {
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  it('keeps an idle WebSocket open past clientHeadersTimeout (the slowloris timer covers headers only)', async () => {
+    const backend = await startBackend(res, 'a');
+    const { wsUrl, proxy } = await startProxy(res, { backends: [backend.url], clientHeadersTimeout: 200 });
+    const ws = await openWs(res, wsUrl);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    expect(await roundTrip(ws, 'still here')).toBe('still here');
+    expect(proxy.connections()).toHaveLength(1);
   });
 });
