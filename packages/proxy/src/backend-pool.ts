@@ -1,6 +1,6 @@
 import type { ConnectionTable } from './connection-table';
 import { hostKey } from './header-policy';
-import type { ResolvedBackendSpec } from './options';
+import type { ResolvedBackendSpec } from './resolve-options';
 import type { BackendState, BackendView } from './strategies/strategy';
 
 /**

@@ -4,7 +4,7 @@ import type { ConnectionEntry, ConnectionTable } from './connection-table';
 import type { SwitchboardError } from './errors';
 import type { ResponsePolicy } from './header-policy';
 import type { EdgeGuard } from './edge-guard';
-import type { ResolvedOptions } from './options';
+import type { ResolvedOptions } from './resolve-options';
 import type { SourceAddressPool } from './source-addresses';
 import type { ConnectionProtocol, PickContext } from './strategies/strategy';
 

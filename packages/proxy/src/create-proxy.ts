@@ -11,7 +11,8 @@ import { BackendDrainingError, ERROR_REPLIES, InvalidOptionError, ProxyClosingEr
 import type { ProxyEvents } from './events';
 import type { ResponsePolicy } from './header-policy';
 import { BackendDispatchers, handleHttpRequest } from './http-forward';
-import { resolveBackend, resolveOptions, type BackendSpec, type ProxyOptions, type ResolvedOptions } from './options';
+import type { BackendSpec, ProxyOptions } from './options';
+import { resolveBackend, resolveOptions, type ResolvedOptions } from './resolve-options';
 import type { BackendState, ConnectionProtocol } from './strategies/strategy';
 import { placeConnection } from './placement';
 import { SourceAddressPool } from './source-addresses';

@@ -14,7 +14,7 @@ import {
 } from './errors';
 import { createOriginPolicy, type OriginCheck } from './origin-policy';
 import type { ProxyEndpoint } from './proxy-protocol';
-import type { ResolvedOptions } from './options';
+import type { ResolvedOptions } from './resolve-options';
 import { createRequestGuard, type RequestGuard } from './request-guard';
 import { createTrustPolicy, resolveClientAddress, type TrustPolicy } from './trust-proxy';
 

@@ -3,7 +3,7 @@ import { createServer as createNetServer, type AddressInfo, type ListenOptions, 
 import type { Duplex } from 'node:stream';
 import type { EdgeGuard } from './edge-guard';
 import { wasAnswered } from './error-response';
-import type { ResolvedOptions } from './options';
+import type { ResolvedOptions } from './resolve-options';
 import { readProxyHeader } from './proxy-protocol';
 import { statusForClientError } from './request-guard';
 

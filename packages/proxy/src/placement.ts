@@ -4,7 +4,7 @@ import { clientKey, type ConnectionEntry, type ConnectionTable } from './connect
 import type { Opened } from './context';
 import type { EdgeGuard } from './edge-guard';
 import { NoBackendError, ProxyFullError, type SwitchboardError } from './errors';
-import type { ResolvedOptions } from './options';
+import type { ResolvedOptions } from './resolve-options';
 import type { ConnectionProtocol, PickContext } from './strategies/strategy';
 
 /**
