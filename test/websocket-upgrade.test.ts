@@ -61,6 +61,8 @@ describe('WebSocket upgrade', () => {
       const answer = await rawExchange(port, handshake(lines));
       expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
       if (status === 426) expect(answer).toMatch(/\r\nSec-WebSocket-Version: 13\r\n/);
+      // One Connection header, even where the error table also asks for close.
+      expect(answer.match(/\r\nConnection: /gi)).toHaveLength(1);
       expect(backendUpgrades).toBe(0);
       expect(proxy.connections()).toHaveLength(0);
     });

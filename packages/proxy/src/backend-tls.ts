@@ -1,17 +1,14 @@
+import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import type { BackendTlsOptions } from './options';
-
-/** @internal */
-export function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
-}
 
 /**
  * Node TLS connect options for a backend: SNI from the option or the URL host (never an IP).
  * @internal
  */
 export function tlsOptions(tls: BackendTlsOptions, host: string): ConnectionOptions {
-  const servername = tls.servername ?? (isIp(host) ? undefined : host);
+  // SNI carries host names only (RFC 6066).
+  const servername = tls.servername ?? (isIP(host) !== 0 ? undefined : host);
   const out: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized ?? true };
   if (servername !== undefined) out.servername = servername;
   if (tls.ca !== undefined) out.ca = tls.ca as ConnectionOptions['ca'];

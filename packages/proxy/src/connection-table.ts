@@ -140,6 +140,14 @@ export class ConnectionTable {
 }
 
 /**
+ * The context an error about this connection carries (never sent to clients).
+ * @internal
+ */
+export function entryContext(e: ConnectionEntry): { backendId: string; clientAddress: string; connectionId: number } {
+  return { backendId: e.backendId, clientAddress: clientKey(e.clientAddress, e.clientPort), connectionId: e.id };
+}
+
+/**
  * A frozen public copy of an entry.
  * @internal
  */

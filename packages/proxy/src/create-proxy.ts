@@ -9,7 +9,7 @@ import { ConnectionTable, toRecord, type ConnectionEntry, type ConnectionRecord 
 import type { LiveConnection, Opened, ProxyContext } from './context';
 import { BackendDrainingError, ERROR_REPLIES, InvalidOptionError, ProxyClosingError, type SwitchboardError } from './errors';
 import type { ProxyEvents } from './events';
-import type { ResponsePolicy } from './header-policy';
+import { compileHidden, type ResponsePolicy } from './header-policy';
 import { BackendDispatchers, handleHttpRequest } from './http-forward';
 import type { BackendSpec, ProxyOptions } from './options';
 import { resolveBackend, resolveOptions, type ResolvedOptions } from './resolve-options';
@@ -96,7 +96,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     this.#pool.onChange = (all) => strategy.update?.(all);
     strategy.update?.(this.#pool.all());
     const responsePolicy: ResponsePolicy = {
-      hidden: this.#options.hiddenHeaders,
+      hidden: compileHidden(this.#options.hiddenHeaders),
       server: this.#options.server,
       backendHosts: this.#options.rewriteLocation ? this.#pool.hosts : undefined,
     };

@@ -60,10 +60,20 @@ export function sendRawError(socket: Duplex, err: SwitchboardError, retryAfter: 
     socket.destroy();
     return;
   }
-  const body = bodyFor(err.status);
+  sendRawStatus(socket, err.status, errorHeaders(err, retryAfter, server));
+}
+
+/**
+ * Writes `status` with a generic body and `Connection: close` on a raw socket
+ * (no ServerResponse exists: a refused upgrade, a parser error), marks the
+ * socket answered, and destroys it once the answer is flushed.
+ * @internal
+ */
+export function sendRawStatus(socket: Duplex, status: number, headers: Readonly<Record<string, string>>): void {
+  const body = bodyFor(status);
   answered.add(socket);
-  let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nConnection: close\r\n`;
-  for (const [name, value] of Object.entries(errorHeaders(err, retryAfter, server))) head += `${name}: ${value}\r\n`;
-  head += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-  socket.end(head, () => socket.destroy());
+  const all: Record<string, string> = { ...headers, Connection: 'close', 'Content-Length': String(Buffer.byteLength(body)) };
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
+  for (const [name, value] of Object.entries(all)) head += `${name}: ${value}\r\n`;
+  socket.end(`${head}\r\n${body}`, () => socket.destroy());
 }

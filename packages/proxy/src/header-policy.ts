@@ -100,21 +100,47 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
  * @internal
  */
 export interface ResponsePolicy {
-  /** Lowercase names; a trailing `*` is a prefix. */
-  readonly hidden: readonly string[];
+  /** Headers to remove, compiled once by {@link compileHidden}. */
+  readonly hidden: HiddenHeaders;
   /** The proxy's own Server header, if any. */
   readonly server: string | undefined;
   /** Lowercase `host:port` of every backend, for Location rewriting; undefined disables it. */
   readonly backendHosts: ReadonlySet<string> | undefined;
 }
 
+/**
+ * The hidden-header list split once into exact names and prefixes (`x-backend*`),
+ * so the per-response check is a Set lookup plus a few `startsWith`.
+ * @internal
+ */
+export interface HiddenHeaders {
+  readonly exact: ReadonlySet<string>;
+  readonly prefixes: readonly string[];
+}
+
 /** @internal */
-export function isHidden(lower: string, hidden: readonly string[]): boolean {
-  for (const h of hidden) {
-    if (h.endsWith('*') ? lower.startsWith(h.slice(0, -1)) : lower === h) return true;
+export function compileHidden(names: readonly string[]): HiddenHeaders {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const n of names) {
+    if (n.endsWith('*')) prefixes.push(n.slice(0, -1));
+    else exact.add(n);
   }
+  return { exact, prefixes };
+}
+
+function isHidden(lower: string, hidden: HiddenHeaders): boolean {
+  if (hidden.exact.has(lower)) return true;
+  for (const p of hidden.prefixes) if (lower.startsWith(p)) return true;
   return false;
 }
+
+/** Hop-by-hop headers a 101 must keep: they carry the switch itself. @internal */
+export const KEEP_FOR_UPGRADE: ReadonlySet<string> = new Set(['connection', 'upgrade']);
+/** Hop-by-hop headers kept when a body is relayed byte for byte (a refused upgrade): its framing. @internal */
+export const KEEP_FOR_RAW_BODY: ReadonlySet<string> = new Set(['transfer-encoding']);
+/** A response Node re-frames itself keeps no hop-by-hop header. @internal */
+export const KEEP_NONE: ReadonlySet<string> = new Set();
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
 
@@ -146,23 +172,24 @@ export function rewriteBackendUrl(value: string, backendHosts: ReadonlySet<strin
  * Response headers for the client: hop-by-hop and hidden headers removed,
  * Location rewritten, the proxy's Server and any strategy headers added.
  *
- * @param upgrade - keep `Connection`/`Upgrade` (a 101).
+ * @param keep - hop-by-hop headers this kind of response still needs
+ *   ({@link KEEP_FOR_UPGRADE}, {@link KEEP_FOR_RAW_BODY} or {@link KEEP_NONE}).
  * @internal
  */
 export function filterResponseHeaders(
   raw: readonly string[],
   policy: ResponsePolicy,
   publicOrigin: string | undefined,
-  upgrade: boolean,
+  keep: ReadonlySet<string>,
   extra?: Readonly<Record<string, string | readonly string[]>>,
 ): string[] {
-  const named = upgrade ? undefined : connectionTokens(raw);
+  const named = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     let value = raw[i + 1]!;
-    if (!upgrade && (HOP_BY_HOP.has(lower) || named?.has(lower))) continue;
+    if ((HOP_BY_HOP.has(lower) || named?.has(lower)) && !keep.has(lower)) continue;
     if (isHidden(lower, policy.hidden)) continue;
     if (policy.backendHosts !== undefined && (lower === 'location' || lower === 'content-location')) {
       value = rewriteBackendUrl(value, policy.backendHosts, publicOrigin);
@@ -175,21 +202,6 @@ export function filterResponseHeaders(
       if (typeof value === 'string') out.push(name, value);
       else for (const v of value) out.push(name, v);
     }
-  }
-  return out;
-}
-
-/**
- * Converts undici's header object to a flat raw array.
- * @internal
- */
-export function flattenHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): string[] {
-  const out: string[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const v of value) out.push(name, v);
   }
   return out;
 }

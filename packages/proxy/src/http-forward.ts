@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { Pool, buildConnector, type Dispatcher } from 'undici';
 import type { Backend } from './backend-pool';
-import { clientKey } from './connection-table';
+import { clientKey, entryContext } from './connection-table';
 import { moveSlot, type LiveConnection, type Opened, type ProxyContext } from './context';
 import { sendHttpError } from './error-response';
 import { tlsOptions } from './backend-tls';
@@ -19,7 +19,7 @@ import {
   SourceExhaustedError,
   type SwitchboardError,
 } from './errors';
-import { filterResponseHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
+import { filterResponseHeaders, forwardRequestHeaders, KEEP_NONE, publicOriginOf } from './header-policy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
 
@@ -188,8 +188,7 @@ class HttpExchange implements LiveConnection {
   }
 
   #errorContext(): ErrorCtx {
-    const { backend, entry } = this.#opened;
-    return { backendId: backend.id, clientAddress: clientKey(entry.clientAddress, entry.clientPort), connectionId: entry.id };
+    return entryContext(this.#opened.entry);
   }
 
   /** The request body as an async iterable that counts bytes and keeps undici's pull-based backpressure. */
@@ -213,7 +212,7 @@ class HttpExchange implements LiveConnection {
     const raw: string[] = new Array<string>(rawHeaders.length);
     // latin1 keeps every byte of a header value as it came, whatever its encoding.
     for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
-    const headers = filterResponseHeaders(raw, responsePolicy, publicOriginOf(this.#req.headers.host, this.#proto), false, extra);
+    const headers = filterResponseHeaders(raw, responsePolicy, publicOriginOf(this.#req.headers.host, this.#proto), KEEP_NONE, extra);
     this.#res.writeHead(statusCode, headers);
     return true;
   }
@@ -298,7 +297,7 @@ class HttpExchange implements LiveConnection {
  */
 export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse): void {
   const { options } = ctx;
-  const clientAddress = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
+  const clientAddress = clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0);
   const reject = (err: SwitchboardError): void => {
     ctx.reportError(err);
     sendHttpError(res, err, options.retryAfter, options.server);

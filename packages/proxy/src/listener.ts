@@ -1,8 +1,8 @@
-import { createServer as createHttpServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EdgeGuard } from './edge-guard';
-import { wasAnswered } from './error-response';
+import { sendRawStatus, wasAnswered } from './error-response';
 import type { ResolvedOptions } from './resolve-options';
 import { readProxyHeader } from './proxy-protocol';
 import { statusForClientError } from './request-guard';
@@ -20,11 +20,7 @@ export function onClientError(err: Error & { code?: string }, socket: Duplex): v
     socket.destroy();
     return;
   }
-  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    () => socket.destroy(),
-  );
+  sendRawStatus(socket, status, { 'Content-Type': 'text/plain; charset=utf-8' });
 }
 
 /**

@@ -27,9 +27,10 @@ export function placeConnection(
 ): Opened | SwitchboardError {
   const { options, pool, table, edge } = deps;
   const client = edge.clientOf(req);
-  const context = { clientAddress: clientKey(client.address, client.port) };
+  // Built only when a refusal needs it: placing a connection allocates no error context.
+  const context = (): { clientAddress: string } => ({ clientAddress: clientKey(client.address, client.port) });
   // A retry replaces its failed attempt's entry, which still counts here.
-  if (exclude === undefined && table.size >= options.maxConnections) return new ProxyFullError('proxy is at maxConnections', context);
+  if (exclude === undefined && table.size >= options.maxConnections) return new ProxyFullError('proxy is at maxConnections', context());
   let release: (() => void) | undefined;
   if (exclude === undefined) {
     const slot = edge.acquire(client.address, protocol);
@@ -43,7 +44,7 @@ export function placeConnection(
   const backend = chosen === undefined ? undefined : pool.get(chosen.id);
   if (backend === undefined || backend.state !== 'up' || table.countFor(backend.id) >= backend.maxConnections || exclude?.has(backend.id)) {
     release?.();
-    return new NoBackendError(candidates.length === 0 ? 'no backend available' : `strategy ${options.strategy.name} found no backend`, context);
+    return new NoBackendError(candidates.length === 0 ? 'no backend available' : `strategy ${options.strategy.name} found no backend`, context());
   }
   const entry: ConnectionEntry = table.add(client.address, client.port, backend.id, protocol);
   entry.release = release;

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { clientKey, type ConnectionEntry } from './connection-table';
+import { entryContext, type ConnectionEntry } from './connection-table';
 import { BackendResetError, ClientResetError, IdleTimeoutError, MessageTooBigError, type SwitchboardError } from './errors';
 import { FrameTracker, encodeCloseFrame, encodePingFrame } from './ws-frame-tracker';
 
@@ -393,7 +393,7 @@ export class Splice {
   }
 
   #context(): { backendId: string; clientAddress: string; connectionId: number } {
-    return { backendId: this.#entry.backendId, clientAddress: clientKey(this.#entry.clientAddress, this.#entry.clientPort), connectionId: this.#entry.id };
+    return entryContext(this.#entry);
   }
 
   /** Ends the connection now, once: destroys both sockets and reports `reason`. */

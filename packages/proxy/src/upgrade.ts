@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { clientKey } from './connection-table';
+import { clientKey, entryContext } from './connection-table';
 import { moveSlot, type LiveConnection, type Opened, type ProxyContext } from './context';
 import { sendRawError } from './error-response';
 import {
@@ -19,14 +19,12 @@ import {
   UnsupportedWebSocketVersionError,
   type SwitchboardError,
 } from './errors';
-import { filterResponseHeaders, forwardRequestHeaders, publicOriginOf } from './header-policy';
+import { filterResponseHeaders, forwardRequestHeaders, KEEP_FOR_RAW_BODY, KEEP_FOR_UPGRADE, publicOriginOf } from './header-policy';
 import { isSourceExhausted } from './source-addresses';
 import { tlsOptions } from './backend-tls';
 import { Splice } from './splice';
 import { bodyFraming, ChunkedBodyEnd, parseResponseHead, serializeRequest, type BodyFraming, type ResponseHead } from './backend-handshake';
 
-/** Headers of a refusal the proxy does not relay: it answers with `Connection: close` itself. */
-const REFUSAL_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'upgrade', 'proxy-connection']);
 
 /** One try at a backend: its socket, timer, the answer's head so far, and a refusal being relayed. */
 interface Attempt {
@@ -116,8 +114,7 @@ class WebSocketTunnel implements LiveConnection {
   }
 
   #errorContext(): { backendId: string; clientAddress: string; connectionId: number } {
-    const { backend, entry } = this.#opened;
-    return { backendId: backend.id, clientAddress: clientKey(entry.clientAddress, entry.clientPort), connectionId: entry.id };
+    return entryContext(this.#opened.entry);
   }
 
   #connect(): void {
@@ -271,7 +268,7 @@ class WebSocketTunnel implements LiveConnection {
     const { backend, entry, pick } = this.#opened;
     this.#ctx.backendSucceeded(backend);
     const extra = this.#ctx.options.strategy.responseHeaders?.(backend, pick);
-    const headers = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), true, extra);
+    const headers = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), KEEP_FOR_UPGRADE, extra);
     let head = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     head += '\r\n';
@@ -296,12 +293,10 @@ class WebSocketTunnel implements LiveConnection {
     }
     const status = res.status;
     if (status >= 500) this.#ctx.backendFailed(this.#opened.backend, 'status-5xx');
-    // The body is relayed as it came, so its framing headers stay; hop-by-hop ones go.
-    const kept = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), true);
+    // The body is relayed as it came, so its framing header stays; the other hop-by-hop ones go.
+    const kept = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), KEEP_FOR_RAW_BODY);
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nConnection: close\r\n`;
-    for (let i = 0; i < kept.length; i += 2) {
-      if (!REFUSAL_HOP_BY_HOP.has(kept[i]!.toLowerCase())) head += `${kept[i]}: ${kept[i + 1]}\r\n`;
-    }
+    for (let i = 0; i < kept.length; i += 2) head += `${kept[i]}: ${kept[i + 1]}\r\n`;
     this.#client.write(`${head}\r\n`);
     attempt.refusal = { framing, remaining: framing.kind === 'length' ? framing.length : 0, chunked: framing.kind === 'chunked' ? new ChunkedBodyEnd() : undefined };
     if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
@@ -400,7 +395,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     ctx.reportError(err);
     sendRawError(socket, err, options.retryAfter, options.server);
   };
-  const clientAddress = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
+  const clientAddress = clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0);
   if (ctx.isClosing()) return reject(new ProxyClosingError('proxy is closing', { clientAddress }));
   const refused = validateHandshake(req, clientAddress) ?? ctx.edge.check(req, 'websocket', clientAddress);
   if (refused !== undefined) return reject(refused);
