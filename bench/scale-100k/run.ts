@@ -28,17 +28,11 @@ import { cpuMicros, fdCount, rssBytes } from '../lib/proc';
 import { sleep } from '../lib/quiet';
 import { fmt, fmtInt, max, median } from '../lib/stats';
 import type { ConnLoadConfig } from '../suite/conn-load';
+import { envInt } from '../lib/env';
 
 const REPO = resolve(__dirname, '../../..');
 const RESULTS = resolve(__dirname, '../../results');
 
-function envInt(name: string, def: number, lo: number, hi: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new Error(`${name}=${raw}: expected a number in [${lo}, ${hi}]`);
-  return n;
-}
 const wantedTotal = envInt('BENCH_100K_CONNECTIONS', 100_000, 1000, 200_000);
 let total = wantedTotal;
 const concurrency = envInt('BENCH_100K_CONCURRENCY', 200, 1, 2000);

@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { canRaiseNofile, forkChild, hardNofile, killAllSync, liveChildren, stopChild, waitForMessage, type Child } from '../lib/children';
+import { canRaiseNofile, forkChild, hardNofile, stopChild, waitForMessage, type Child } from '../lib/children';
 import type { Message } from '../lib/ipc';
 import { cpuMicrosOf, machineBusyMicros, rssBytesOf } from '../lib/proc';
 import { sleep, waitQuiet } from '../lib/quiet';
@@ -35,17 +35,12 @@ import type { StreamLoadConfig, StreamLoadResult } from './stream-load';
 import type { ConnLoadConfig } from './conn-load';
 import { ratioChart, type ChartRow } from './svg';
 import { CONFIGS, LABEL, startTopology, type Config, type TopologyOptions } from './topology';
+import { envInt } from '../lib/env';
+import { runMain } from '../lib/main';
 
 const REPO = resolve(__dirname, '../../..');
 const RESULTS = resolve(__dirname, '../../results');
 
-function envInt(name: string, def: number, lo: number, hi: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new Error(`${name}=${raw}: expected a number in [${lo}, ${hi}]`);
-  return n;
-}
 const seconds = envInt('BENCH_SECONDS', 3, 1, 60);
 const warmup = envInt('BENCH_WARMUP_SECONDS', 1, 0, 30);
 const rounds = envInt('BENCH_ROUNDS', 3, 1, 10);
@@ -553,22 +548,4 @@ async function main(): Promise<number> {
   return failures > 0 ? 1 : 0;
 }
 
-process.on('exit', killAllSync);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAllSync();
-    process.exit(130);
-  });
-}
-
-main()
-  .then((code) => {
-    if (liveChildren() > 0) console.error(`warning: ${liveChildren()} child process(es) still tracked; killing`);
-    killAllSync();
-    process.exitCode = code;
-  })
-  .catch((err: Error) => {
-    console.error(err.stack ?? err.message);
-    killAllSync();
-    process.exitCode = 1;
-  });
+runMain(main);

@@ -25,13 +25,16 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { forkChild, killAllSync, liveChildren, stopChild, waitForMessage, type Child } from '../lib/children';
+import { forkChild, stopChild, waitForMessage, type Child } from '../lib/children';
 import type { Message } from '../lib/ipc';
 import { cpuMicrosOf, machineBusyMicros, systemMicrosOf } from '../lib/proc';
 import { fmt, fmtInt, max, median, min } from '../lib/stats';
 import type { LoadConfig, LoadResult } from './loadgen';
 import { findNginx, startNginx, type NginxHandle } from './nginx';
 import { summarizeProfile } from './profile';
+import { envInt } from '../lib/env';
+import { runMain } from '../lib/main';
+import { sleep, waitQuiet } from '../lib/quiet';
 
 // `switchboard-untracked` (frameTracking: false) measures the frame tracker's cost; run it with
 // BENCH_CONFIGS=switchboard,switchboard-untracked.
@@ -49,13 +52,6 @@ const LABEL: Record<Config, string> = {
 const REPO = resolve(__dirname, '../../..');
 const RESULTS = resolve(__dirname, '../../results');
 
-function envInt(name: string, def: number, lo: number, hi: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new Error(`${name}=${raw}: expected a number in [${lo}, ${hi}]`);
-  return n;
-}
 
 const seconds = envInt('BENCH_SECONDS', 5, 1, 120);
 const warmup = envInt('BENCH_WARMUP_SECONDS', 1, 0, 30);
@@ -93,28 +89,6 @@ interface RunResult {
   attempts: number;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/**
- * Waits (at most `quietWait` s) until the rest of the machine used under `maxOtherCpu` % of a core
- * over one second; none of our children runs at this point. Returns the last reading.
- */
-async function waitQuiet(): Promise<number> {
-  let other = Number.NaN;
-  const deadline = performance.now() + quietWait * 1000;
-  for (let i = 0; i < 600; i++) {
-    const m0 = machineBusyMicros();
-    const t0 = performance.now();
-    await sleep(1000);
-    const m1 = machineBusyMicros();
-    if (m0 === undefined || m1 === undefined) return Number.NaN;
-    other = ((m1 - m0) / ((performance.now() - t0) * 1000)) * 100;
-    if (other <= maxOtherCpu || performance.now() >= deadline) break;
-  }
-  return other;
-}
 
 /** One measurement: fresh backend, fresh proxy, fresh load generator; all stopped in `finally`. */
 async function measure(config: Config, round: number, nginxBinary: string | undefined, profileFile?: string): Promise<RunResult> {
@@ -320,7 +294,7 @@ async function profileRuns(nginxBinary: string | undefined): Promise<string | un
   for (const target of profileTargets) {
     const name = `ws-echo-${target}.cpuprofile`;
     const file = join(dir, name);
-    await waitQuiet();
+    await waitQuiet(maxOtherCpu, quietWait);
     const r = await measure(target, 0, nginxBinary, file);
     if (!readdirSync(dir).includes(name)) throw new Error(`no profile written at ${file}`);
     const s = summarizeProfile(file, 25);
@@ -361,11 +335,11 @@ async function main(): Promise<number> {
   for (let round = 1; round <= rounds; round++) {
     for (const config of configs) {
       try {
-        await waitQuiet();
+        await waitQuiet(maxOtherCpu, quietWait);
         let r = await measure(config, round, nginxBinary);
         for (let attempt = 2; attempt <= retries + 1 && r.otherCpuPct > maxOtherCpu; attempt++) {
           console.log(`round ${round} ${config}: other processes used ${fmt(r.otherCpuPct, 0)}% of a core (> ${maxOtherCpu}%); repeating`);
-          await waitQuiet();
+          await waitQuiet(maxOtherCpu, quietWait);
           r = { ...(await measure(config, round, nginxBinary)), attempts: attempt };
         }
         if (r.otherCpuPct > maxOtherCpu) notes.push(`round ${round} ${config}: still disturbed after ${r.attempts} attempts (other processes ${fmt(r.otherCpuPct, 0)}% of a core)`);
@@ -402,22 +376,4 @@ async function main(): Promise<number> {
   return failures > 0 ? 1 : 0;
 }
 
-process.on('exit', killAllSync);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAllSync();
-    process.exit(130);
-  });
-}
-
-main()
-  .then((code) => {
-    if (liveChildren() > 0) console.error(`warning: ${liveChildren()} child process(es) still tracked; killing`);
-    killAllSync();
-    process.exitCode = code;
-  })
-  .catch((err: Error) => {
-    console.error(err.stack ?? err.message);
-    killAllSync();
-    process.exitCode = 1;
-  });
+runMain(main);
