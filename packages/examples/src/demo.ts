@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createProxy, type ConnectionRecord, type Proxy, type SwitchboardError } from '@switchboard/proxy';
 import { stopOnSignals } from './shutdown';
+import { escapeHtml } from './html';
 
 const HOST = '127.0.0.1';
 const DEFAULT_PORT = 8080;
@@ -44,10 +45,6 @@ export interface Demo {
   readonly nodes: readonly DemoNode[];
   /** Closes the proxy (ending its connections), then the nodes. Idempotent. */
   close(): Promise<void>;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The page every node serves at `/`: a tiny WebSocket client that talks back through the proxy. */

@@ -1,12 +1,9 @@
+import { escapeHtml } from '../html';
 /**
  * The chat page every node serves at `/`. It opens `/chat?name=…` through the proxy, shows which
  * node it landed on and each line's sender and node, and reconnects (landing wherever the proxy
  * places it) when its connection ends.
  */
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** The HTML of the chat page, naming the node that served it. */
 export function chatPage(nodeName: string): string {
