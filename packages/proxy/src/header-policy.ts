@@ -1,6 +1,7 @@
 /**
  * Pure header transforms: hop-by-hop removal, X-Forwarded-* / Forwarded,
- * hiding backend metadata, Location rewriting. No sockets, no state.
+ * hiding backend metadata, Location rewriting. No sockets, and no state but a
+ * one-entry cache in {@link publicOriginOf}.
  *
  * Headers travel as flat raw arrays (`[name, value, name, value, ...]`), the
  * form Node's `rawHeaders` has and `writeHead`/undici accept, so duplicates and
@@ -8,31 +9,128 @@
  */
 
 /** Headers that describe one hop, never forwarded (RFC 9110 section 7.6.1). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'http2-settings'];
 
 /** Request headers the proxy sets itself (or Node answers itself: `expect: 100-continue`). */
-const PROXY_OWNED_REQUEST = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'expect']);
+const PROXY_OWNED_REQUEST = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'expect'];
 
-/** Tokens listed in `Connection` headers: those headers are hop-by-hop too. */
+/** What a header name is to the proxy, as bit flags. */
+const HOP = 1;
+const PROXY_OWNED = 2;
+const IS_HOST = 4;
+const IS_UPGRADE = 8;
+
+/** A header name the proxy treats specially: its lowercase form and what it is. */
+interface KnownName {
+  readonly lower: string;
+  readonly flags: number;
+}
+
+/**
+ * Known names grouped by length (index = length). Looking a raw name up costs
+ * an index and one or two case-insensitive compares, and unlike
+ * `toLowerCase()` plus a Set lookup it allocates nothing for capitalised
+ * names (`Content-Length`), which are the common case.
+ */
+const KNOWN: readonly (readonly KnownName[] | undefined)[] = (() => {
+  const byLength: KnownName[][] = [];
+  const add = (names: readonly string[], flags: number): void => {
+    for (const lower of names) (byLength[lower.length] ??= []).push({ lower, flags: lower === 'upgrade' ? flags | IS_UPGRADE : flags });
+  };
+  add(HOP_BY_HOP, HOP);
+  add(PROXY_OWNED_REQUEST, PROXY_OWNED);
+  add(['host'], IS_HOST);
+  return byLength;
+})();
+
+/** The known name `s.slice(start, end)` is, found without slicing. */
+function knownNameAt(s: string, start: number, end: number): KnownName | undefined {
+  const same = KNOWN[end - start];
+  if (same === undefined) return undefined;
+  for (let i = 0; i < same.length; i++) if (matchesLowerAt(s, start, same[i]!.lower)) return same[i];
+  return undefined;
+}
+
+function knownName(name: string): KnownName | undefined {
+  return knownNameAt(name, 0, name.length);
+}
+
+/** The lowercase hop-by-hop name `name` stands for, or undefined. */
+function hopByHopName(name: string): string | undefined {
+  const known = knownName(name);
+  return known !== undefined && (known.flags & HOP) !== 0 ? known.lower : undefined;
+}
+
+/** True when `name` equals the lowercase literal `lower`, ignoring ASCII case. */
+function equalsLower(name: string, lower: string): boolean {
+  return name.length === lower.length && matchesLowerAt(name, 0, lower);
+}
+
+/** True when `name` starts with the lowercase literal `prefix`, ignoring ASCII case. */
+function startsWithLower(name: string, prefix: string): boolean {
+  return name.length >= prefix.length && matchesLowerAt(name, 0, prefix);
+}
+
+/** True when `s` holds the lowercase literal `lower` at `offset`, ignoring ASCII case; no string is allocated. */
+function matchesLowerAt(s: string, offset: number, lower: string): boolean {
+  if (s.length - offset < lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = s.charCodeAt(offset + i);
+    const l = lower.charCodeAt(i);
+    // Only letters fold: a blanket `| 0x20` would also pair '-' with CR.
+    if (c !== l && !(l >= 0x61 && l <= 0x7a && c === l - 0x20)) return false;
+  }
+  return true;
+}
+
+/** What `String#trim` removes (WhiteSpace and LineTerminator), so tokens come out exactly as `trim()` gave them. */
+function isTrimmed(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/**
+ * Tokens listed in `Connection` headers: those headers are hop-by-hop too.
+ *
+ * @remarks
+ * Tokens that already name a hop-by-hop header (`keep-alive`, `upgrade`, the
+ * usual ones) add nothing and are skipped, so the common `Connection:
+ * keep-alive` allocates no Set. The value is scanned by character code rather
+ * than split, for the same reason.
+ */
 function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
-      for (const t of raw[i + 1]!.split(',')) {
-        const name = t.trim().toLowerCase();
-        if (name) (tokens ??= new Set()).add(name);
+    if (raw[i]!.length !== 10 || !equalsLower(raw[i]!, 'connection')) continue;
+    const value = raw[i + 1]!;
+    let start = 0;
+    while (start <= value.length) {
+      let end = value.indexOf(',', start);
+      if (end === -1) end = value.length;
+      let a = start;
+      let b = end;
+      while (a < b && isTrimmed(value.charCodeAt(a))) a++;
+      while (b > a && isTrimmed(value.charCodeAt(b - 1))) b--;
+      if (b > a) {
+        const known = knownNameAt(value, a, b);
+        if (known === undefined || (known.flags & HOP) === 0) (tokens ??= new Set()).add(value.slice(a, b).toLowerCase());
       }
+      start = end + 1;
     }
   }
   return tokens;
+}
+
+/** `name.toLowerCase()`, but a name with nothing to lowercase is returned as is, not copied. */
+function lowerName(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c >= 0x80) return name.toLowerCase();
+  }
+  return name;
 }
 
 /**
@@ -74,10 +172,10 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (lower === 'host') host ??= raw[i + 1];
-    if (HOP_BY_HOP.has(lower) || PROXY_OWNED_REQUEST.has(lower) || named?.has(lower)) {
-      if (!(ctx.upgrade && lower === 'upgrade')) continue;
+    const flags = knownName(name)?.flags ?? 0;
+    if ((flags & IS_HOST) !== 0) host ??= raw[i + 1];
+    if ((flags & (HOP | PROXY_OWNED)) !== 0 || (named !== undefined && named.has(lowerName(name)))) {
+      if (!(ctx.upgrade && (flags & IS_UPGRADE) !== 0)) continue;
     }
     out.push(name, raw[i + 1]!);
   }
@@ -110,28 +208,41 @@ export interface ResponsePolicy {
 
 /**
  * The hidden-header list split once into exact names and prefixes (`x-backend*`),
- * so the per-response check is a Set lookup plus a few `startsWith`.
+ * so the per-response check compares a name with the few hidden names of its
+ * length and the prefixes, case-insensitively and without copying it.
  * @internal
  */
 export interface HiddenHeaders {
   readonly exact: ReadonlySet<string>;
   readonly prefixes: readonly string[];
+  /** `exact` grouped by length: a response header name is compared with the few of its length, without lowercasing it. */
+  readonly byLength: ReadonlyMap<number, readonly string[]>;
 }
 
 /** @internal */
 export function compileHidden(names: readonly string[]): HiddenHeaders {
   const exact = new Set<string>();
   const prefixes: string[] = [];
-  for (const n of names) {
-    if (n.endsWith('*')) prefixes.push(n.slice(0, -1));
-    else exact.add(n);
+  const byLength = new Map<number, string[]>();
+  for (const name of names) {
+    const n = name.toLowerCase();
+    if (n.endsWith('*')) {
+      prefixes.push(n.slice(0, -1));
+    } else if (!exact.has(n)) {
+      exact.add(n);
+      const same = byLength.get(n.length);
+      if (same === undefined) byLength.set(n.length, [n]);
+      else same.push(n);
+    }
   }
-  return { exact, prefixes };
+  return { exact, prefixes, byLength };
 }
 
-function isHidden(lower: string, hidden: HiddenHeaders): boolean {
-  if (hidden.exact.has(lower)) return true;
-  for (const p of hidden.prefixes) if (lower.startsWith(p)) return true;
+function isHidden(name: string, hidden: HiddenHeaders): boolean {
+  const same = hidden.byLength.get(name.length);
+  if (same !== undefined) for (let i = 0; i < same.length; i++) if (equalsLower(name, same[i]!)) return true;
+  const prefixes = hidden.prefixes;
+  for (let i = 0; i < prefixes.length; i++) if (startsWithLower(name, prefixes[i]!)) return true;
   return false;
 }
 
@@ -185,14 +296,20 @@ export function filterResponseHeaders(
 ): string[] {
   const named = connectionTokens(raw);
   const out: string[] = [];
+  const backendHosts = policy.backendHosts;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
     let value = raw[i + 1]!;
-    if ((HOP_BY_HOP.has(lower) || named?.has(lower)) && !keep.has(lower)) continue;
-    if (isHidden(lower, policy.hidden)) continue;
-    if (policy.backendHosts !== undefined && (lower === 'location' || lower === 'content-location')) {
-      value = rewriteBackendUrl(value, policy.backendHosts, publicOrigin);
+    const hop = hopByHopName(name);
+    if (hop !== undefined) {
+      if (!keep.has(hop)) continue;
+    } else if (named !== undefined) {
+      const lower = lowerName(name);
+      if (named.has(lower) && !keep.has(lower)) continue;
+    }
+    if (isHidden(name, policy.hidden)) continue;
+    if (backendHosts !== undefined && (equalsLower(name, 'location') || equalsLower(name, 'content-location'))) {
+      value = rewriteBackendUrl(value, backendHosts, publicOrigin);
     }
     out.push(name, value);
   }
@@ -211,6 +328,12 @@ export function filterResponseHeaders(
  * @internal
  */
 export function publicOriginOf(host: string | undefined, proto: 'http' | 'https'): string | undefined {
-  if (host === undefined || !/^[a-z0-9.\-_~[\]:]+$/i.test(host)) return undefined;
-  return `${proto}://${host}`;
+  if (host === undefined) return undefined;
+  // Clients of one proxy send a handful of Host values: the last answer skips the regex and the concatenation.
+  if (host === lastOrigin.host && proto === lastOrigin.proto) return lastOrigin.origin;
+  const origin = /^[a-z0-9.\-_~[\]:]+$/i.test(host) ? `${proto}://${host}` : undefined;
+  lastOrigin = { host, proto, origin };
+  return origin;
 }
+
+let lastOrigin: { readonly host: string; readonly proto: string; readonly origin: string | undefined } = { host: '', proto: '', origin: undefined };

@@ -99,15 +99,51 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 const RETRYABLE = new Set(['ERR_BACKEND_CONNECT', 'ERR_BACKEND_RESET']);
 
 /**
+ * The undici dispatch handler of one send of an exchange.
+ *
+ * @remarks
+ * One object per send, its callbacks on the prototype: a handler literal of
+ * arrow functions would cost six closures per request. It forwards to its
+ * exchange only while it is the exchange's current attempt, so a late callback
+ * of a failed send cannot touch its retry.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly #exchange: HttpExchange;
+
+  constructor(exchange: HttpExchange) {
+    this.#exchange = exchange;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (!this.#exchange.attemptConnected(this, abort)) abort();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    return this.#exchange.isCurrent(this) ? this.#exchange.onHeaders(statusCode, rawHeaders, resume) : false;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#exchange.isCurrent(this) ? this.#exchange.onData(chunk) : false;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    if (this.#exchange.isCurrent(this)) this.#exchange.onComplete(trailers as unknown as Buffer[] | null);
+  }
+
+  onError(err: Error & { code?: string }): void {
+    if (this.#exchange.isCurrent(this)) this.#exchange.onError(err);
+  }
+}
+
+/**
  * One HTTP request in flight through the proxy.
  *
  * @remarks
- * It is its own undici dispatch handler: response headers, body chunks and
- * trailers are written straight into the client's response, with no
- * intermediate Readable or Promise per request. Backpressure: `onData`
- * returns `res.write()`'s verdict (false pauses the backend socket) and the
- * response's `'drain'` resumes it. Each send gets a generation number, so a
- * late callback of a failed attempt cannot touch its retry.
+ * Its {@link Attempt} handlers write response headers, body chunks and
+ * trailers straight into the client's response, with no intermediate Readable
+ * or Promise per request. Backpressure: `onData` returns `res.write()`'s
+ * verdict (false pauses the backend socket) and the response's `'drain'`
+ * resumes it.
  * @internal
  */
 class HttpExchange implements LiveConnection {
@@ -117,14 +153,17 @@ class HttpExchange implements LiveConnection {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   #opened: Opened;
-  readonly #tried = new Set<string>();
+  /** Backends tried before the current one; made on the first retry, as most requests never retry. */
+  #tried: Set<string> | undefined;
   readonly #hasBody: boolean;
   /** Read once: a request's socket reference does not outlive it. */
   readonly #proto: 'http' | 'https';
-  /** Current attempt; callbacks of older ones are ignored. */
-  #generation = 0;
+  /** The send whose callbacks count; undefined once the exchange is over. */
+  #attempt: Attempt | undefined;
   #abortUpstream: ((err?: Error) => void) | undefined;
   #resumeUpstream: (() => void) | undefined;
+  /** `'drain'` is listened to from the first full write on: most responses never fill the socket buffer. */
+  #drainListened = false;
   #headersSent = false;
   #done = false;
 
@@ -138,7 +177,6 @@ class HttpExchange implements LiveConnection {
     this.#proto = (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     ctx.live.add(this);
     res.on('close', this.#resOnClose);
-    res.on('drain', this.#resOnDrain);
     this.#send();
   }
 
@@ -149,7 +187,6 @@ class HttpExchange implements LiveConnection {
   #send(): void {
     const { options } = this.#ctx;
     const req = this.#req;
-    this.#tried.add(this.#opened.backend.id);
     const headers = forwardRequestHeaders(req.rawHeaders, {
       clientAddress: this.#opened.entry.clientAddress,
       priorChain: this.#ctx.edge.forwardedChain(req),
@@ -159,32 +196,25 @@ class HttpExchange implements LiveConnection {
       forwarded: options.forwarded,
       upgrade: false,
     });
-    const generation = ++this.#generation;
-    const current = (): boolean => generation === this.#generation && !this.#done;
-    const entry = this.#opened.entry;
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect: (abort) => {
-        if (current()) this.#abortUpstream = abort;
-        else abort();
-      },
-      onHeaders: (statusCode, rawHeaders, resume) => (current() ? this.#onHeaders(statusCode, rawHeaders, resume) : false),
-      onData: (chunk) => {
-        if (!current()) return false;
-        entry.bytesOut += chunk.length;
-        return this.#res.write(chunk);
-      },
-      onComplete: (trailers) => {
-        if (current()) this.#onComplete(trailers as unknown as Buffer[] | null);
-      },
-      onError: (err: Error & { code?: string }) => {
-        if (current()) this.#onError(err);
-      },
-    };
+    const attempt = new Attempt(this);
+    this.#attempt = attempt;
     this.#dispatchers.get(this.#opened.backend).dispatch(
       // undici destroys a stream body it has finished with, so it gets a wrapper, never the request itself.
       { path: req.url ?? '/', method: req.method ?? 'GET', headers, body: this.#hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null },
-      handler,
+      attempt,
     );
+  }
+
+  /** @internal */
+  isCurrent(attempt: Attempt): boolean {
+    return attempt === this.#attempt;
+  }
+
+  /** Keeps the current attempt's abort; false tells a stale attempt to abort itself. @internal */
+  attemptConnected(attempt: Attempt, abort: (err?: Error) => void): boolean {
+    if (attempt !== this.#attempt) return false;
+    this.#abortUpstream = abort;
+    return true;
   }
 
   #errorContext(): ErrorCtx {
@@ -199,7 +229,8 @@ class HttpExchange implements LiveConnection {
     }
   }
 
-  #onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  /** @internal */
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     // 1xx informational answers (103 Early Hints) are not relayed: Node's response API cannot send them in order.
     if (statusCode < 200) return true;
     this.#resumeUpstream = resume;
@@ -217,7 +248,20 @@ class HttpExchange implements LiveConnection {
     return true;
   }
 
-  #onComplete(trailers: Buffer[] | null): void {
+  /** @internal */
+  onData(chunk: Buffer): boolean {
+    this.#opened.entry.bytesOut += chunk.length;
+    const res = this.#res;
+    if (res.write(chunk)) return true;
+    if (!this.#drainListened) {
+      this.#drainListened = true;
+      res.on('drain', this.#resOnDrain);
+    }
+    return false;
+  }
+
+  /** @internal */
+  onComplete(trailers: Buffer[] | null): void {
     const res = this.#res;
     if (trailers !== null && trailers.length > 0) {
       const pairs: [string, string][] = [];
@@ -231,7 +275,8 @@ class HttpExchange implements LiveConnection {
     this.#resumeUpstream?.();
   };
 
-  #onError(err: Error & { code?: string }): void {
+  /** @internal */
+  onError(err: Error & { code?: string }): void {
     const mapped = mapUndiciError(err, this.#errorContext());
     if (this.#headersSent) {
       // Mid-body: the client's response is cut (no hang); nothing can be retried.
@@ -243,8 +288,9 @@ class HttpExchange implements LiveConnection {
     else this.#ctx.backendFailed(this.#opened.backend, 'connect');
     // Only a request that can be sent again unchanged is retried: no body (it is consumed), idempotent method.
     const retryable = (RETRYABLE.has(mapped.code) || timedOut) && !this.#hasBody && IDEMPOTENT.has(this.#req.method ?? '');
-    if (retryable && this.#tried.size <= this.#ctx.options.retries && !this.#ctx.isClosing()) {
-      const next = this.#ctx.open(this.#req, 'http', this.#tried);
+    const tried = (this.#tried ??= new Set()).add(this.#opened.backend.id);
+    if (retryable && tried.size <= this.#ctx.options.retries && !this.#ctx.isClosing()) {
+      const next = this.#ctx.open(this.#req, 'http', tried);
       if ('entry' in next) {
         moveSlot(this.#opened.entry, next.entry);
         this.#ctx.finish(this.#opened.backend, this.#opened.entry, mapped);
@@ -274,8 +320,8 @@ class HttpExchange implements LiveConnection {
     if (this.#done) return;
     const abort = this.#abortUpstream;
     this.#abortUpstream = undefined;
-    // A new generation: undici answers the abort with onError, which is then ignored.
-    this.#generation++;
+    // No current attempt any more: undici answers the abort with onError, which is then ignored.
+    this.#attempt = undefined;
     abort?.(reason ?? new ClientAbortedError('exchange ended', this.#errorContext()));
     if (reason !== undefined) sendHttpError(this.#res, reason, this.#ctx.options.retryAfter, this.#ctx.options.server);
     else this.#res.destroy();
@@ -285,6 +331,7 @@ class HttpExchange implements LiveConnection {
   #finish(reason: SwitchboardError | undefined): void {
     if (this.#done) return;
     this.#done = true;
+    this.#attempt = undefined;
     this.#ctx.live.delete(this);
     this.#ctx.finish(this.#opened.backend, this.#opened.entry, reason);
   }
@@ -296,23 +343,25 @@ class HttpExchange implements LiveConnection {
  * @internal
  */
 export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse): void {
-  const { options } = ctx;
   const clientAddress = clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0);
-  const reject = (err: SwitchboardError): void => {
-    ctx.reportError(err);
-    sendHttpError(res, err, options.retryAfter, options.server);
-  };
-  if (ctx.isClosing()) return reject(new ProxyClosingError('proxy is closing', { clientAddress }));
-  if (req.url === undefined || !req.url.startsWith('/')) return reject(new BadRequestError('request target must be a path', { clientAddress }));
-  const refused = ctx.edge.check(req, 'http', clientAddress);
-  if (refused !== undefined) return reject(refused);
+  let refused: SwitchboardError | undefined;
+  if (ctx.isClosing()) refused = new ProxyClosingError('proxy is closing', { clientAddress });
+  else if (req.url === undefined || !req.url.startsWith('/')) refused = new BadRequestError('request target must be a path', { clientAddress });
+  else refused = ctx.edge.check(req, 'http', clientAddress);
   // A WebSocket handshake without `Connection: upgrade` reaches us as a plain
   // request; forwarding it with Upgrade stripped would hand the backend a
   // confusing half-handshake.
-  if (req.headers.upgrade?.toLowerCase().includes('websocket')) {
-    return reject(new BadHandshakeError('Connection header does not contain upgrade', { clientAddress }));
+  if (refused === undefined && req.headers.upgrade?.toLowerCase().includes('websocket')) {
+    refused = new BadHandshakeError('Connection header does not contain upgrade', { clientAddress });
   }
-  const opened = ctx.open(req, 'http');
-  if (!('entry' in opened)) return reject(opened);
-  new HttpExchange(ctx, dispatchers, req, res, opened);
+  if (refused === undefined) {
+    const opened = ctx.open(req, 'http');
+    if ('entry' in opened) {
+      new HttpExchange(ctx, dispatchers, req, res, opened);
+      return;
+    }
+    refused = opened;
+  }
+  ctx.reportError(refused);
+  sendHttpError(res, refused, ctx.options.retryAfter, ctx.options.server);
 }
