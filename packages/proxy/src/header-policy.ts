@@ -61,8 +61,11 @@ function hopByHopName(name: string): string | undefined {
   return known !== undefined && (known.flags & HOP) !== 0 ? known.lower : undefined;
 }
 
-/** True when `name` equals the lowercase literal `lower`, ignoring ASCII case. */
-function equalsLower(name: string, lower: string): boolean {
+/**
+ * True when `name` equals the lowercase literal `lower`, ignoring ASCII case.
+ * @internal
+ */
+export function equalsLower(name: string, lower: string): boolean {
   return name.length === lower.length && matchesLowerAt(name, 0, lower);
 }
 

@@ -99,6 +99,22 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 const RETRYABLE = new Set(['ERR_BACKEND_CONNECT', 'ERR_BACKEND_RESET']);
 
 /**
+ * The exchange a response belongs to. Its listeners are then shared functions
+ * that find it through `this` (ws `kWebSocket`), not two closures per request.
+ */
+const kExchange = Symbol('switchboard.exchange');
+
+type ExchangeResponse = ServerResponse & { [kExchange]?: HttpExchange };
+
+function resOnClose(this: ExchangeResponse): void {
+  this[kExchange]?.resClosed();
+}
+
+function resOnDrain(this: ExchangeResponse): void {
+  this[kExchange]?.resDrained();
+}
+
+/**
  * The undici dispatch handler of one send of an exchange.
  *
  * @remarks
@@ -176,7 +192,8 @@ class HttpExchange implements LiveConnection {
     this.#hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     this.#proto = (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     ctx.live.add(this);
-    res.on('close', this.#resOnClose);
+    (res as ExchangeResponse)[kExchange] = this;
+    res.on('close', resOnClose);
     this.#send();
   }
 
@@ -255,7 +272,7 @@ class HttpExchange implements LiveConnection {
     if (res.write(chunk)) return true;
     if (!this.#drainListened) {
       this.#drainListened = true;
-      res.on('drain', this.#resOnDrain);
+      res.on('drain', resOnDrain);
     }
     return false;
   }
@@ -271,9 +288,10 @@ class HttpExchange implements LiveConnection {
     res.end();
   }
 
-  readonly #resOnDrain = (): void => {
+  /** @internal */
+  resDrained(): void {
     this.#resumeUpstream?.();
-  };
+  }
 
   /** @internal */
   onError(err: Error & { code?: string }): void {
@@ -303,10 +321,11 @@ class HttpExchange implements LiveConnection {
     this.teardown(mapped);
   }
 
-  readonly #resOnClose = (): void => {
+  /** @internal */
+  resClosed(): void {
     if (this.#res.writableFinished) this.#finish(undefined);
     else this.teardown(new ClientAbortedError('client went away before the response completed', this.#errorContext()));
-  };
+  }
 
   close(): void {
     // In-flight requests are left to finish; close() and drain() abort them after their timeout.

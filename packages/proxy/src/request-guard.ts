@@ -52,6 +52,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidOptionError } from './errors';
+import { equalsLower } from './header-policy';
 
 /**
  * Why a request was refused: the status to answer with (then close the connection) and a short reason that never
@@ -196,19 +197,20 @@ function check(req: GuardedRequest, maxUrlLength: number, maxHeaderCount: number
     const value = raw[i + 1];
     if (!isToken(name)) return reject(400, 'invalid header name');
     if (hasControl(value)) return reject(400, 'invalid character in header value');
-    // Only a few names matter below; comparing lengths first keeps the common header cheap.
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+    // Only a few names matter below. Lengths are compared first, which keeps the common header cheap, and the names
+    // are matched in place: toLowerCase() would copy every capitalised one (`Host`, `Connection`).
+    if (name.length === 14 && equalsLower(name, 'content-length')) {
       contentLengths++;
       contentLength = value;
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+    } else if (name.length === 17 && equalsLower(name, 'transfer-encoding')) {
       transferEncodings++;
       transferEncoding = value;
-    } else if (name.length === 4 && name.toLowerCase() === 'host') {
+    } else if (name.length === 4 && equalsLower(name, 'host')) {
       hosts++;
       host = value;
-    } else if (name.length === 7 && name.toLowerCase() === 'upgrade') {
+    } else if (name.length === 7 && equalsLower(name, 'upgrade')) {
       upgradeHeader = true;
-    } else if (name.length === 10 && name.toLowerCase() === 'connection' && UPGRADE_TOKEN.test(value)) {
+    } else if (name.length === 10 && equalsLower(name, 'connection') && UPGRADE_TOKEN.test(value)) {
       connectionUpgrade = true;
     }
   }
