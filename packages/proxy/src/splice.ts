@@ -123,6 +123,15 @@ export class Splice {
     this.backend.resume();
   }
 
+  /**
+   * Backend bytes read without a `'data'` event (the backend socket's `onread`
+   * buffer, read-buffer.ts). The chunk is only valid during this call: it is
+   * written or inspected, never kept.
+   */
+  backendRead(chunk: Buffer): void {
+    this.#backendOnData(chunk);
+  }
+
   get done(): boolean {
     return this.#done;
   }

@@ -1,5 +1,5 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { clientKey, entryContext } from './connection-table';
@@ -22,6 +22,7 @@ import {
 import { filterResponseHeaders, forwardRequestHeaders, KEEP_FOR_RAW_BODY, KEEP_FOR_UPGRADE, publicOriginOf } from './header-policy';
 import { isSourceExhausted } from './source-addresses';
 import { tlsOptions } from './backend-tls';
+import { ReadBuffer } from './read-buffer';
 import { Splice } from './splice';
 import { bodyFraming, ChunkedBodyEnd, parseResponseHead, serializeRequest, type BodyFraming, type ResponseHead } from './backend-handshake';
 
@@ -122,7 +123,22 @@ class WebSocketTunnel implements LiveConnection {
     const b = this.#opened.backend;
     this.#tried.add(b.id);
     const localAddress = this.#ctx.sources.next();
-    const tcp = netConnect({ host: b.host, port: b.port, localAddress, allowHalfOpen: !b.secure });
+    // A plain backend socket reads into a buffer of ours, reused while no write
+    // holds on to it (read-buffer.ts). Only toward a net.Socket client: other
+    // Duplex streams may keep a written chunk after their write completes.
+    const reader = !b.secure && this.#client instanceof Socket ? new ReadBuffer() : undefined;
+    const tcp = netConnect({
+      host: b.host,
+      port: b.port,
+      localAddress,
+      allowHalfOpen: !b.secure,
+      ...(reader !== undefined && {
+        onread: {
+          buffer: () => reader.current,
+          callback: (nread: number, buf: Buffer): boolean => this.#backendRead(tcp, reader, nread, buf),
+        },
+      }),
+    });
     const socket = b.secure ? tlsConnect({ ...tlsOptions(options.backendTls, b.host), socket: tcp, ALPNProtocols: ['http/1.1'] }) : tcp;
     const headers = forwardRequestHeaders(this.#req.rawHeaders, {
       clientAddress: this.#opened.entry.clientAddress,
@@ -149,9 +165,11 @@ class WebSocketTunnel implements LiveConnection {
     };
     socket.on('error', onSocketError);
     if (tcp !== socket) tcp.on('error', onSocketError);
-    socket.on('data', (chunk: Buffer) => {
-      if (current()) this.#backendBytes(attempt, chunk);
-    });
+    if (reader === undefined) {
+      socket.on('data', (chunk: Buffer) => {
+        if (current()) this.#backendBytes(attempt, chunk);
+      });
+    }
     socket.on('end', () => {
       if (!current()) return;
       if (attempt.refusal !== undefined) this.#refusalDone(attempt);
@@ -164,6 +182,23 @@ class WebSocketTunnel implements LiveConnection {
       attempt.timer = setTimeout(() => fail(new HandshakeTimeoutError('backend did not answer the WebSocket handshake in time', this.#errorContext())), options.handshakeTimeout);
       socket.write(serializeRequest(this.#req.url ?? '/', headers));
     });
+  }
+
+  /**
+   * One read of a backend socket with its own read buffer: relayed by the
+   * splice once there is one, copied out before (the buffer is reused).
+   * Returns true: pausing is the splice's job (`pause()` stops the reads).
+   */
+  #backendRead(socket: Socket, reader: ReadBuffer, nread: number, buf: Buffer): boolean {
+    const splice = this.#splice;
+    const attempt = this.#attempt;
+    if (splice !== undefined) {
+      splice.backendRead(nread === buf.length ? buf : buf.subarray(0, nread));
+      reader.next(nread, this.#client.writableLength > 0);
+    } else if (attempt !== undefined && attempt.socket === socket && !this.#done) {
+      this.#backendBytes(attempt, Buffer.from(buf.subarray(0, nread)));
+    }
+    return true;
   }
 
   /** Backend bytes before the 101: the answer's head, then (for a refusal) its body. */

@@ -1,0 +1,119 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { Resources, startProxy, waitFor } from './helpers/servers';
+
+/** Message i's length and bytes, the same on both ends: sizes from 1 B to 256 KiB, contents unique per message. */
+function messageSize(i: number): number {
+  const sizes = [1, 7, 125, 126, 1000, 1023, 1024, 1025, 4096, 65535, 65536, 65537, 200_000, 262_144];
+  return sizes[(i * 7919) % sizes.length]!;
+}
+function messageBytes(i: number): Buffer {
+  const buf = Buffer.allocUnsafe(messageSize(i));
+  let x = (i * 2654435761) >>> 0;
+  for (let k = 0; k < buf.length; k++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    buf[k] = x >>> 24;
+  }
+  return buf;
+}
+
+/**
+ * The backend socket reads into a buffer the proxy reuses (read-buffer.ts). These
+ * specify that reuse never shows: a byte-exact stream while the client stalls,
+ * so that the proxy's writes toward it go pending with views of that buffer.
+ */
+describe('WebSocket relay with a reused backend read buffer', () => {
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  /** A client with its listeners attached before the handshake ends: the backend starts sending at once. */
+  function connect(url: string): WebSocket {
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 20 });
+    res.add(() => {
+      if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+    });
+    return ws;
+  }
+
+  /** A backend that sends messages 0..count-1 on every connection, keeping about 1 MiB queued in ws. */
+  async function streamingBackend(count: number): Promise<string> {
+    const server = createServer();
+    const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 1 << 20 });
+    wss.on('connection', (ws) => {
+      let i = 0;
+      const pump = (): void => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        while (i < count && ws.bufferedAmount < 1 << 20) ws.send(messageBytes(i++), { binary: true });
+        if (i < count) setTimeout(pump, 1);
+      };
+      pump();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    res.add(async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('delivers 600 messages (1 B-256 KiB, 28 MB) byte-exact to a client that stalls for 20 ms in every 40', async () => {
+    const count = 600;
+    const backend = await streamingBackend(count);
+    const { proxy, wsUrl } = await startProxy(res, { backends: [backend] });
+    const ws = connect(`${wsUrl}/stream`);
+    let received = 0;
+    let bad = -1;
+    let bytes = 0;
+    ws.on('message', (data: Buffer) => {
+      if (bad < 0 && !data.equals(messageBytes(received))) bad = received;
+      bytes += data.length;
+      received++;
+    });
+    // Stall the reader repeatedly: the proxy's writes toward the client go pending
+    // and the backend socket is paused, again and again.
+    const stalls = setInterval(() => {
+      ws.pause();
+      setTimeout(() => ws.resume(), 20);
+    }, 40);
+    res.add(() => clearInterval(stalls));
+    await waitFor(() => received === count || bad >= 0, 60_000, 'all messages');
+    clearInterval(stalls);
+    expect(bad).toBe(-1);
+    expect(received).toBe(count);
+    let total = 0;
+    for (let i = 0; i < count; i++) total += messageSize(i);
+    expect(bytes).toBe(total);
+    ws.close(1000);
+    await waitFor(() => proxy.connections().length === 0, 5000, 'table to empty');
+  });
+
+  it('keeps 20 concurrent streams apart: each client gets only its own bytes, in order', async () => {
+    const count = 60;
+    const backend = await streamingBackend(count);
+    const { proxy, wsUrl } = await startProxy(res, { backends: [backend] });
+    const clients = Array.from({ length: 20 }, () => connect(`${wsUrl}/stream`));
+    const received = clients.map(() => 0);
+    let bad = 0;
+    clients.forEach((ws, c) => {
+      ws.on('message', (data: Buffer) => {
+        if (!data.equals(messageBytes(received[c]!))) bad++;
+        received[c]!++;
+      });
+      if (c % 2 === 0) {
+        ws.once('open', () => {
+          ws.pause();
+          setTimeout(() => ws.resume(), 100 + 10 * c);
+        });
+      }
+    });
+    await waitFor(() => received.every((n) => n === count) || bad > 0, 60_000, 'all streams');
+    expect(bad).toBe(0);
+    expect(received).toEqual(clients.map(() => count));
+    for (const ws of clients) ws.close(1000);
+    await waitFor(() => proxy.connections().length === 0, 5000, 'table to empty');
+  });
+});
