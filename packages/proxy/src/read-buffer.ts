@@ -32,6 +32,7 @@ export class ReadBuffer {
     this.current = this.#small;
   }
 
+
   /**
    * Picks the buffer for the next read, after a read of `nread` bytes into
    * {@link ReadBuffer.current}; `lent` says that bytes of it are still referenced.
@@ -59,9 +60,75 @@ export class ReadBuffer {
 }
 
 /**
- * Bytes of the per-socket buffer of a quiet connection: a WebSocket chat or
+ * Bytes of the per-socket buffer of a quiet connection: a typical chat or
  * ping-pong frame fits; taken from Node's shared allocation pool.
  */
-const SMALL = 1024;
+const SMALL = 512;
 /** Bytes of the buffer of a busy connection: what Node itself reads at most per call. */
 const LARGE = 64 * 1024;
+
+/**
+ * Every backend socket reads into this one buffer during its handshake. Safe to
+ * share because those reads are always copied out at once, so nothing ever
+ * refers to it after the read's callback; a socket moves to its own buffer
+ * after the read that carried the 101.
+ */
+const HANDSHAKE_BUFFER = Buffer.allocUnsafeSlow(LARGE);
+
+/**
+ * Where a backend socket's reads go.
+ * @internal
+ */
+export interface ReadSink {
+  /** One read; `chunk` is valid during this call only unless it was copied. */
+  backendRead(chunk: Buffer): void;
+}
+
+/**
+ * Wires a {@link ReadBuffer} into a backend socket (`net.connect({ onread })`)
+ * and routes its reads: until the 101, read into a buffer shared by all
+ * handshakes and copied to the handshake (which keeps bytes across reads);
+ * then read into the socket's own buffer and handed in place to the splice.
+ * @internal
+ */
+export class BackendReader {
+  /** Made when relaying starts: a connection still in its handshake holds none. */
+  #buffer: ReadBuffer | undefined = undefined;
+  readonly #client: { readonly writableLength: number };
+  #sink: ReadSink;
+  /** The `onread` option for `net.connect()`. */
+  readonly onread: { buffer: () => Buffer; callback: (nread: number, buf: Buffer) => boolean };
+
+  /**
+   * @param client - where the relayed bytes are written: a pending write there means the buffer is lent.
+   * @example
+   * const reader = new BackendReader(clientSocket, { backendRead: (chunk) => handshake.push(chunk) });
+   * const backend = net.connect({ host, port, onread: reader.onread });
+   */
+  constructor(client: { readonly writableLength: number }, sink: ReadSink) {
+    this.#client = client;
+    this.#sink = sink;
+    this.onread = {
+      buffer: () => this.#buffer?.current ?? HANDSHAKE_BUFFER,
+      callback: (nread, buf) => this.#read(nread, buf),
+    };
+  }
+
+  /** From now on, reads go to `sink` in place, without a copy, into a buffer of this socket's own. */
+  relayTo(sink: ReadSink): void {
+    this.#sink = sink;
+    this.#buffer = new ReadBuffer();
+  }
+
+  #read(nread: number, buf: Buffer): boolean {
+    const chunk = nread === buf.length ? buf : buf.subarray(0, nread);
+    if (buf === HANDSHAKE_BUFFER) {
+      this.#sink.backendRead(Buffer.from(chunk));
+    } else {
+      this.#sink.backendRead(chunk);
+      this.#buffer!.next(nread, this.#client.writableLength > 0);
+    }
+    // Pausing is the sink's job: socket.pause() stops the reads.
+    return true;
+  }
+}

@@ -29,6 +29,56 @@ function isTooBig(tracker: FrameTracker): boolean {
 const PARTING_GRACE = 1000;
 
 /**
+ * The splice a socket belongs to. Listeners and timers are module functions that
+ * find their splice through it, instead of about a dozen closures per connection
+ * (an idle connection's memory is mostly such per-connection objects).
+ */
+const kSplice = Symbol('switchboard.splice');
+type Spliced = Socket & { [kSplice]: Splice };
+
+function clientOnData(this: Spliced, chunk: Buffer): void {
+  this[kSplice].clientData(chunk);
+}
+function backendOnData(this: Spliced, chunk: Buffer): void {
+  this[kSplice].backendRead(chunk);
+}
+function clientOnDrain(this: Spliced): void {
+  this[kSplice].backend.resume();
+}
+function backendOnDrain(this: Spliced): void {
+  this[kSplice].client.resume();
+}
+function clientOnEnd(this: Spliced): void {
+  this[kSplice].clientEnd();
+}
+function backendOnEnd(this: Spliced): void {
+  this[kSplice].backendEnd();
+}
+function clientOnError(this: Spliced, err: NodeJS.ErrnoException): void {
+  this[kSplice].clientError(err);
+}
+function backendOnError(this: Spliced, err: NodeJS.ErrnoException): void {
+  this[kSplice].backendError(err);
+}
+function socketOnClose(this: Spliced): void {
+  this[kSplice].socketClosed();
+}
+function spliceOnIdleCheck(splice: Splice): void {
+  splice.idleCheck();
+}
+function spliceOnTimer(splice: Splice): void {
+  splice.timerFired();
+}
+
+/**
+ * Told once when a splice ends.
+ * @internal
+ */
+export interface SpliceOwner {
+  spliceDone(reason: SwitchboardError | undefined): void;
+}
+
+/**
  * Joins a client socket and a backend socket after a WebSocket upgrade.
  *
  * @remarks
@@ -45,8 +95,9 @@ const PARTING_GRACE = 1000;
  * or when the backend vanishes without one (1011 to the client instead of a
  * bare TCP reset).
  *
- * Listeners are bound once per splice rather than closures per chunk, and the
- * byte counters live on the table entry, so the hot path allocates nothing.
+ * Listeners are module functions shared by every splice (no closures per
+ * connection or per chunk), and the byte counters live on the table entry, so
+ * the hot path allocates nothing.
  * @internal
  */
 export class Splice {
@@ -55,7 +106,7 @@ export class Splice {
   readonly #entry: ConnectionEntry;
   readonly #options: SpliceOptions;
   readonly #tracking: boolean;
-  readonly #onDone: (reason: SwitchboardError | undefined) => void;
+  readonly #owner: SpliceOwner;
   /** Client -> backend frames (masked). */
   readonly #up: FrameTracker;
   /** Backend -> client frames (unmasked). */
@@ -85,7 +136,7 @@ export class Splice {
     backend: Socket,
     entry: ConnectionEntry,
     options: SpliceOptions,
-    onDone: (reason: SwitchboardError | undefined) => void,
+    owner: SpliceOwner,
   ) {
     this.client = client;
     this.backend = backend;
@@ -97,46 +148,41 @@ export class Splice {
     const limits = { maxFramePayload: options.maxFramePayload, maxMessageSize: options.maxMessageSize };
     this.#up = new FrameTracker({ masked: true, ...limits });
     this.#down = new FrameTracker({ masked: false, ...limits });
-    this.#onDone = onDone;
-    if (options.idleTimeout > 0) this.#idleTimer = setTimeout(this.#onIdleCheck, options.idleTimeout);
+    this.#owner = owner;
+    if (options.idleTimeout > 0) this.#idleTimer = setTimeout(spliceOnIdleCheck, options.idleTimeout, this);
 
-    client.on('data', this.#clientOnData);
-    client.on('end', this.#clientOnEnd);
-    client.on('error', this.#clientOnError);
-    client.on('close', this.#onClose);
-    client.on('drain', this.#clientOnDrain);
-    backend.on('data', this.#backendOnData);
-    backend.on('end', this.#backendOnEnd);
-    backend.on('error', this.#backendOnError);
-    backend.on('close', this.#onClose);
-    backend.on('drain', this.#backendOnDrain);
+    (client as Spliced)[kSplice] = this;
+    (backend as Spliced)[kSplice] = this;
+    client.on('data', clientOnData);
+    client.on('end', clientOnEnd);
+    client.on('error', clientOnError);
+    client.on('close', socketOnClose);
+    client.on('drain', clientOnDrain);
+    // A backend socket with its own read buffer never emits 'data': its reads come through backendRead().
+    backend.on('data', backendOnData);
+    backend.on('end', backendOnEnd);
+    backend.on('error', backendOnError);
+    backend.on('close', socketOnClose);
+    backend.on('drain', backendOnDrain);
     client.setNoDelay(true);
     backend.setNoDelay(true);
   }
 
   /** Relays bytes read before the splice existed, then starts the flow both ways. */
   start(toClient: Buffer | undefined, toBackend: readonly Buffer[]): void {
-    if (toClient !== undefined && toClient.length > 0) this.#backendOnData(toClient);
-    for (const chunk of toBackend) this.#clientOnData(chunk);
+    if (toClient !== undefined && toClient.length > 0) this.backendRead(toClient);
+    for (const chunk of toBackend) this.clientData(chunk);
     // The HTTP parser left both sockets paused; flowing mode starts the relay.
     this.client.resume();
     this.backend.resume();
-  }
-
-  /**
-   * Backend bytes read without a `'data'` event (the backend socket's `onread`
-   * buffer, read-buffer.ts). The chunk is only valid during this call: it is
-   * written or inspected, never kept.
-   */
-  backendRead(chunk: Buffer): void {
-    this.#backendOnData(chunk);
   }
 
   get done(): boolean {
     return this.#done;
   }
 
-  readonly #clientOnData = (chunk: Buffer): void => {
+  /** Client bytes, relayed to the backend. */
+  clientData(chunk: Buffer): void {
     this.#entry.bytesIn += chunk.length;
     if (this.#backendSealed) {
       // The client's answer to our close: once it has come, the client is done.
@@ -154,9 +200,14 @@ export class Splice {
     }
     if (this.#tracking) this.#up.push(chunk);
     if (!this.backend.write(chunk)) this.client.pause();
-  };
+  }
 
-  readonly #backendOnData = (chunk: Buffer): void => {
+  /**
+   * Backend bytes, relayed to the client. Also called directly for reads into
+   * the backend socket's own buffer (read-buffer.ts): the chunk is only valid
+   * during this call, so it is written or inspected, never kept.
+   */
+  backendRead(chunk: Buffer): void {
     this.#entry.bytesOut += chunk.length;
     if (this.#clientSealed) {
       this.#down.push(chunk);
@@ -173,7 +224,7 @@ export class Splice {
     }
     if (this.#tracking) this.#down.push(chunk);
     if (!this.client.write(chunk)) this.backend.pause();
-  };
+  }
 
   /**
    * The relay with message limits on: the rest of the frame in flight is
@@ -229,7 +280,7 @@ export class Splice {
       this.#inject(encodeCloseFrame(code, 'message too big', true), this.#up, this.backend, true);
     }
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(this.#onTimer, PARTING_GRACE);
+    this.#timer = setTimeout(spliceOnTimer, PARTING_GRACE, this);
   }
 
   /** Relays the rest of the frame in flight, then the pending close frame, and seals that direction. */
@@ -247,8 +298,8 @@ export class Splice {
     this.#seal(toBackend);
     if (n < chunk.length) {
       // Whatever follows is not relayed; it is only watched for the peer's close reply.
-      if (toBackend) this.#clientOnData(chunk.subarray(n));
-      else this.#backendOnData(chunk.subarray(n));
+      if (toBackend) this.clientData(chunk.subarray(n));
+      else this.backendRead(chunk.subarray(n));
       if (toBackend) this.#entry.bytesIn -= chunk.length - n;
       else this.#entry.bytesOut -= chunk.length - n;
     }
@@ -264,20 +315,14 @@ export class Splice {
     }
   }
 
-  readonly #clientOnDrain = (): void => {
-    this.backend.resume();
-  };
-
-  readonly #backendOnDrain = (): void => {
-    this.client.resume();
-  };
-
-  readonly #clientOnEnd = (): void => {
+  /** The client sent a FIN. */
+  clientEnd(): void {
     this.#clientEnded = true;
     this.#halfClosed(this.backend);
-  };
+  }
 
-  readonly #backendOnEnd = (): void => {
+  /** The backend sent a FIN. */
+  backendEnd(): void {
     this.#backendEnded = true;
     // A FIN with no close frame before it: the backend went away mid-conversation.
     if (this.#tracking && this.#down.closeCode === undefined && !this.#closing) {
@@ -285,7 +330,7 @@ export class Splice {
       return;
     }
     this.#halfClosed(this.client);
-  };
+  }
 
   #halfClosed(other: Socket): void {
     if (this.#done) return;
@@ -295,10 +340,11 @@ export class Splice {
     }
     other.end();
     if (this.#options.halfCloseTimeout === 0) this.teardown(undefined);
-    else this.#timer ??= setTimeout(this.#onTimer, this.#options.halfCloseTimeout);
+    else this.#timer ??= setTimeout(spliceOnTimer, this.#options.halfCloseTimeout, this);
   }
 
-  readonly #onIdleCheck = (): void => {
+  /** Once per idleTimeout: traffic since the last check, else a ping, else an idle close. */
+  idleCheck(): void {
     this.#idleTimer = undefined;
     if (this.#done || this.#closing) return;
     const total = this.#entry.bytesIn + this.#entry.bytesOut;
@@ -315,23 +361,25 @@ export class Splice {
       this.requestClose(code, 'idle timeout', PARTING_GRACE, new IdleTimeoutError('no traffic in either direction', this.#context()));
       return;
     }
-    this.#idleTimer = setTimeout(this.#onIdleCheck, this.#options.idleTimeout);
-  };
+    this.#idleTimer = setTimeout(spliceOnIdleCheck, this.#options.idleTimeout, this);
+  }
 
-  readonly #onTimer = (): void => {
+  /** The half-close or parting grace period is over. */
+  timerFired(): void {
     this.#timer = undefined;
     this.teardown(undefined);
-  };
+  }
 
-  readonly #clientOnError = (err: NodeJS.ErrnoException): void => {
+  clientError(err: NodeJS.ErrnoException): void {
     this.teardown(new ClientResetError(`client socket error: ${err.code ?? err.message}`, { cause: err, ...this.#context() }));
-  };
+  }
 
-  readonly #backendOnError = (err: NodeJS.ErrnoException): void => {
+  backendError(err: NodeJS.ErrnoException): void {
     this.#backendLost(new BackendResetError(`backend socket error: ${err.code ?? err.message}`, { cause: err, ...this.#context() }));
-  };
+  }
 
-  readonly #onClose = (): void => {
+  /** Either socket closed. */
+  socketClosed(): void {
     if (this.#done) return;
     if (this.#closing) {
       // The parting close frame is on its way; wait for the client side only.
@@ -343,7 +391,7 @@ export class Splice {
     } else {
       this.teardown(undefined);
     }
-  };
+  }
 
   /**
    * The backend is gone without a close handshake. When the client stream sits
@@ -363,7 +411,7 @@ export class Splice {
     this.client.end(encodeCloseFrame(code, '', false));
     this.#clientSealed = true;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(this.#onTimer, PARTING_GRACE);
+    this.#timer = setTimeout(spliceOnTimer, PARTING_GRACE, this);
   }
 
   /**
@@ -383,7 +431,7 @@ export class Splice {
     this.#inject(encodeCloseFrame(code, reason, false), this.#down, this.client, false);
     this.#inject(encodeCloseFrame(code, reason, true), this.#up, this.backend, true);
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(this.#onTimer, timeout);
+    this.#timer = setTimeout(spliceOnTimer, timeout, this);
   }
 
   #inject(frame: Buffer, tracker: FrameTracker, to: Socket, toBackend: boolean): void {
@@ -415,6 +463,6 @@ export class Splice {
     this.#idleTimer = undefined;
     this.client.destroy();
     this.backend.destroy();
-    this.#onDone(reason ?? this.#reason);
+    this.#owner.spliceDone(reason ?? this.#reason);
   }
 }

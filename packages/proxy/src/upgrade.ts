@@ -22,14 +22,16 @@ import {
 import { filterResponseHeaders, forwardRequestHeaders, KEEP_FOR_RAW_BODY, KEEP_FOR_UPGRADE, publicOriginOf } from './header-policy';
 import { isSourceExhausted } from './source-addresses';
 import { tlsOptions } from './backend-tls';
-import { ReadBuffer } from './read-buffer';
-import { Splice } from './splice';
+import { BackendReader } from './read-buffer';
+import { Splice, type SpliceOwner } from './splice';
 import { bodyFraming, ChunkedBodyEnd, parseResponseHead, serializeRequest, type BodyFraming, type ResponseHead } from './backend-handshake';
 
 
 /** One try at a backend: its socket, timer, the answer's head so far, and a refusal being relayed. */
 interface Attempt {
   readonly socket: Socket;
+  /** The socket's own read buffer (plain backends toward a net.Socket client), else its reads come as 'data'. */
+  readonly reader: BackendReader | undefined;
   timer: NodeJS.Timeout | undefined;
   head: Buffer | undefined;
   refusal: { readonly framing: BodyFraming; remaining: number; readonly chunked: ChunkedBodyEnd | undefined } | undefined;
@@ -86,7 +88,7 @@ class WebSocketTunnel implements LiveConnection {
   readonly #tried = new Set<string>();
   /** The current backend attempt; its listeners ignore events once it is replaced. */
   #attempt: Attempt | undefined;
-  #splice: Splice | undefined;
+  /** Set once the handshake is over: refused, failed, or handed to a {@link SplicedWebSocket}. */
   #done = false;
   /** Source addresses found out of ports for this upgrade. */
   #exhausted = 0;
@@ -126,18 +128,20 @@ class WebSocketTunnel implements LiveConnection {
     // A plain backend socket reads into a buffer of ours, reused while no write
     // holds on to it (read-buffer.ts). Only toward a net.Socket client: other
     // Duplex streams may keep a written chunk after their write completes.
-    const reader = !b.secure && this.#client instanceof Socket ? new ReadBuffer() : undefined;
+    const reader =
+      !b.secure && this.#client instanceof Socket
+        ? new BackendReader(this.#client, {
+            backendRead: (chunk) => {
+              if (current()) this.#backendBytes(attempt, chunk);
+            },
+          })
+        : undefined;
     const tcp = netConnect({
       host: b.host,
       port: b.port,
       localAddress,
       allowHalfOpen: !b.secure,
-      ...(reader !== undefined && {
-        onread: {
-          buffer: () => reader.current,
-          callback: (nread: number, buf: Buffer): boolean => this.#backendRead(tcp, reader, nread, buf),
-        },
-      }),
+      ...(reader !== undefined && { onread: reader.onread }),
     });
     const socket = b.secure ? tlsConnect({ ...tlsOptions(options.backendTls, b.host), socket: tcp, ALPNProtocols: ['http/1.1'] }) : tcp;
     const headers = forwardRequestHeaders(this.#req.rawHeaders, {
@@ -149,7 +153,7 @@ class WebSocketTunnel implements LiveConnection {
       forwarded: options.forwarded,
       upgrade: true,
     });
-    const attempt: Attempt = { socket, timer: undefined, head: undefined, refusal: undefined };
+    const attempt: Attempt = { socket, reader, timer: undefined, head: undefined, refusal: undefined };
     this.#attempt = attempt;
     const current = (): boolean => this.#attempt === attempt && !this.#done;
     const fail = (err: SwitchboardError): void => {
@@ -182,23 +186,6 @@ class WebSocketTunnel implements LiveConnection {
       attempt.timer = setTimeout(() => fail(new HandshakeTimeoutError('backend did not answer the WebSocket handshake in time', this.#errorContext())), options.handshakeTimeout);
       socket.write(serializeRequest(this.#req.url ?? '/', headers));
     });
-  }
-
-  /**
-   * One read of a backend socket with its own read buffer: relayed by the
-   * splice once there is one, copied out before (the buffer is reused).
-   * Returns true: pausing is the splice's job (`pause()` stops the reads).
-   */
-  #backendRead(socket: Socket, reader: ReadBuffer, nread: number, buf: Buffer): boolean {
-    const splice = this.#splice;
-    const attempt = this.#attempt;
-    if (splice !== undefined) {
-      splice.backendRead(nread === buf.length ? buf : buf.subarray(0, nread));
-      reader.next(nread, this.#client.writableLength > 0);
-    } else if (attempt !== undefined && attempt.socket === socket && !this.#done) {
-      this.#backendBytes(attempt, Buffer.from(buf.subarray(0, nread)));
-    }
-    return true;
   }
 
   /** Backend bytes before the 101: the answer's head, then (for a refusal) its body. */
@@ -310,14 +297,17 @@ class WebSocketTunnel implements LiveConnection {
     client.write(head);
     const early = this.#head.length > 0 ? [this.#head, ...this.#early] : this.#early;
     this.#early = [];
-    const { options } = this.#ctx;
-    this.#splice = new Splice(client as Socket, upstream, entry, options, this.#onSpliceDone);
-    this.#splice.start(upstreamHead, early);
+    // The handshake is over: from here the connection is a lean SplicedWebSocket,
+    // and this tunnel (request, headers, retry state, closures) can be collected.
+    this.#done = true;
+    this.#ctx.live.delete(this);
+    const live = new SplicedWebSocket(this.#ctx, backend, entry);
+    const splice = new Splice(client as Socket, upstream, entry, this.#ctx.options, live);
+    live.splice = splice;
+    this.#ctx.live.add(live);
+    attempt?.reader?.relayTo(splice);
+    splice.start(upstreamHead, early);
   }
-
-  readonly #onSpliceDone = (reason: SwitchboardError | undefined): void => {
-    this.#finish(reason);
-  };
 
   /** The backend refused the upgrade: relay its answer as a plain HTTP response, then close. */
   #backendOnResponse(attempt: Attempt, res: ResponseHead, rest: Buffer): void {
@@ -378,9 +368,9 @@ class WebSocketTunnel implements LiveConnection {
     client.end(() => this.teardown(undefined));
   }
 
-  close(code: number, text: string, timeout: number, report: SwitchboardError): void {
-    if (this.#splice !== undefined) this.#splice.requestClose(code, text, timeout, report);
-    else this.teardown(report);
+  /** Before the 101 there is no frame stream to close: the client is refused with `report`'s status. */
+  close(_code: number, _text: string, _timeout: number, report: SwitchboardError): void {
+    this.teardown(report);
   }
 
   abort(): void {
@@ -389,10 +379,6 @@ class WebSocketTunnel implements LiveConnection {
 
   /** Ends the tunnel once; before the 101 the client gets the error's HTTP status. */
   teardown(reason: SwitchboardError | undefined): void {
-    if (this.#splice !== undefined) {
-      this.#splice.teardown(reason);
-      return;
-    }
     if (this.#done) return;
     this.#dropAttempt();
     if (reason !== undefined && reason.status !== 0) {
@@ -412,6 +398,49 @@ class WebSocketTunnel implements LiveConnection {
 }
 
 
+
+/**
+ * A WebSocket after its 101: the splice and what the proxy needs to end it and
+ * account for it. Deliberately small: it is what an idle connection keeps.
+ * @internal
+ */
+class SplicedWebSocket implements LiveConnection, SpliceOwner {
+  readonly #ctx: ProxyContext;
+  readonly #backend: Opened['backend'];
+  readonly #entry: Opened['entry'];
+  splice!: Splice;
+
+  constructor(ctx: ProxyContext, backend: Opened['backend'], entry: Opened['entry']) {
+    this.#ctx = ctx;
+    this.#backend = backend;
+    this.#entry = entry;
+  }
+
+  get protocol(): 'websocket' {
+    return 'websocket';
+  }
+
+  get backendId(): string {
+    return this.#entry.backendId;
+  }
+
+  close(code: number, text: string, timeout: number, report: SwitchboardError): void {
+    this.splice.requestClose(code, text, timeout, report);
+  }
+
+  abort(): void {
+    this.splice.teardown(new ProxyClosingError('proxy is shutting down', entryContext(this.#entry)));
+  }
+
+  teardown(reason: SwitchboardError | undefined): void {
+    this.splice.teardown(reason);
+  }
+
+  spliceDone(reason: SwitchboardError | undefined): void {
+    this.#ctx.live.delete(this);
+    this.#ctx.finish(this.#backend, this.#entry, reason);
+  }
+}
 
 function isEncrypted(socket: Duplex): boolean {
   return (socket as Socket & { encrypted?: boolean }).encrypted === true;

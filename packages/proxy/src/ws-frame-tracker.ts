@@ -83,7 +83,8 @@ export class FrameTracker {
   readonly #maskBit: number;
   readonly #maxFramePayload: number;
   readonly #maxMessageSize: number;
-  readonly #header = Buffer.alloc(MAX_HEADER);
+  /** A header split across chunks is gathered here; made on first need (rare), so an idle connection holds none. */
+  #header: Buffer | undefined = undefined;
   #headerLen = 0;
   #state = STATE_HEADER;
   /** Payload bytes of the current frame not yet consumed (for close frames, including the status code). */
@@ -195,7 +196,7 @@ export class FrameTracker {
             continue;
           }
         }
-        const header = this.#header;
+        const header = (this.#header ??= Buffer.allocUnsafe(MAX_HEADER));
         header[this.#headerLen++] = chunk[i++];
         if (this.#headerLen === 2 && !this.#checkStart(header[0], header[1])) return i;
         if (this.#headerLen >= 2 && this.#headerLen === headerSize(header[1])) {
