@@ -282,6 +282,25 @@ describe('close frames the proxy sends itself', () => {
     expect(code).toBe(1011);
     await waitFor(() => proxy.connections().length === 0);
   });
+
+  it('treats the backend FIN that answers a client FIN as an orderly end, not a backend reset', async () => {
+    // Clients that go away with a bare FIN (ws terminate(), a closed laptop lid) are common:
+    // the backend's FIN that follows is its answer, so nothing failed and no error is reported.
+    const backend = await startBackend(res, 'a');
+    const { wsUrl, proxy } = await startProxy(res, { backends: [backend.url] });
+    const errors: SwitchboardError[] = [];
+    const ends: (string | undefined)[] = [];
+    proxy.on('error', (e) => errors.push(e));
+    proxy.on('connectionClose', (_record, reason) => ends.push(reason?.code));
+    const clients = [];
+    for (let i = 0; i < 20; i++) clients.push(await openWs(res, wsUrl));
+    expect(await roundTrip(clients[0]!, 'hello')).toBe('hello');
+    for (const ws of clients) ws.terminate();
+    await waitFor(() => proxy.connections().length === 0, 5000, 'table to empty');
+    expect(ends).toHaveLength(20);
+    expect(ends.filter((c) => c === 'ERR_BACKEND_RESET')).toEqual([]);
+    expect(errors.map((e) => e.code).filter((c) => c === 'ERR_BACKEND_RESET')).toEqual([]);
+  });
 });
 
 describe('refusals with every body framing', () => {

@@ -325,7 +325,8 @@ export class Splice {
   backendEnd(): void {
     this.#backendEnded = true;
     // A FIN with no close frame before it: the backend went away mid-conversation.
-    if (this.#tracking && this.#down.closeCode === undefined && !this.#closing) {
+    // Not when the client's FIN came first: then it is the backend's answer to it.
+    if (this.#tracking && this.#down.closeCode === undefined && !this.#closing && !this.#clientEnded) {
       this.#backendLost(new BackendResetError('backend ended the connection without a close frame', this.#context()));
       return;
     }
