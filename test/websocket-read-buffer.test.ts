@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Resources, startProxy, waitFor } from './helpers/servers';
 
@@ -17,6 +17,19 @@ function messageBytes(i: number): Buffer {
     buf[k] = x >>> 24;
   }
   return buf;
+}
+
+/** Bytes of each message in the queued-writes test: well under the client socket's 16 KiB highWaterMark. */
+const QUEUED_PAYLOAD = 8000;
+function queuedMessage(i: number): Buffer {
+  const buf = Buffer.allocUnsafe(QUEUED_PAYLOAD);
+  buf.fill(i & 0xff);
+  buf.writeUInt32BE(i, 0);
+  return buf;
+}
+/** The same message as the unmasked frame the client receives (16-bit extended length). */
+function queuedFrame(i: number): Buffer {
+  return Buffer.concat([Buffer.from([0x82, 126, QUEUED_PAYLOAD >> 8, QUEUED_PAYLOAD & 0xff]), queuedMessage(i)]);
 }
 
 /**
@@ -89,6 +102,74 @@ describe('WebSocket relay with a reused backend read buffer', () => {
     expect(bytes).toBe(total);
     ws.close(1000);
     await waitFor(() => proxy.connections().length === 0, 5000, 'table to empty');
+  });
+
+  it('never reads over bytes still queued toward a client that stopped reading (writes that go pending below the highWaterMark)', async () => {
+    // The client reads nothing for a while: once the kernel buffers toward it are
+    // full, each 8 KB chunk the proxy writes stays queued, and the first one of them
+    // is still below the socket's 16 KiB highWaterMark, so the backend is read
+    // again. That read must land in a buffer no queued write refers to.
+    const count = 2000;
+    const server = createServer();
+    const wss = new WebSocketServer({ server, perMessageDeflate: false });
+    wss.on('connection', (ws) => {
+      let i = 0;
+      // One message per turn of the loop, so the proxy reads one message at a time.
+      const pump = (): void => {
+        if (ws.readyState !== WebSocket.OPEN || i >= count) return;
+        ws.send(queuedMessage(i++), { binary: true });
+        setImmediate(pump);
+      };
+      pump();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    res.add(async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    const { proxy, port } = await startProxy(res, { backends: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`] });
+
+    // A raw client: the handshake by hand, then no reading at all for a while.
+    const client: Socket = tcpConnect(port, '127.0.0.1');
+    res.add(() => {
+      client.destroy();
+    });
+    client.write(`GET /queued HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    const chunks: Buffer[] = [];
+    let received = 0;
+    client.on('data', (c: Buffer) => {
+      chunks.push(c);
+      received += c.length;
+    });
+    await waitFor(() => Buffer.concat(chunks).includes('\r\n\r\n'), 5000, 'the 101');
+    client.pause();
+    // Until every buffer on the way is full and the proxy has stopped reading the backend.
+    let last = -1;
+    let still = 0;
+    await waitFor(
+      () => {
+        const now = proxy.connections()[0]!.bytesOut;
+        still = now === last ? still + 1 : 0;
+        last = now;
+        return still >= 20; // no backend bytes for ~200 ms
+      },
+      20_000,
+      'the proxy to stop reading the backend',
+    );
+    expect(last).toBeLessThan(count * (QUEUED_PAYLOAD + 4));
+    client.resume();
+
+    const expected = Buffer.concat(Array.from({ length: count }, (_, i) => queuedFrame(i)));
+    const all = (): Buffer => Buffer.concat(chunks);
+    const headLength = all().indexOf('\r\n\r\n') + 4;
+    await waitFor(() => received - headLength >= expected.length, 30_000, 'every frame');
+    const body = all().subarray(headLength);
+    expect(body.length).toBe(expected.length);
+    // The first differing byte, if any, names the frame that was overwritten.
+    const firstDiff = body.equals(expected) ? -1 : body.findIndex((byte, k) => byte !== expected[k]);
+    expect(firstDiff === -1 ? -1 : Math.floor(firstDiff / (QUEUED_PAYLOAD + 4))).toBe(-1);
   });
 
   it('keeps 20 concurrent streams apart: each client gets only its own bytes, in order', async () => {
