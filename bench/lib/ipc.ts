@@ -33,3 +33,27 @@ export function exitOnStop(cleanup: () => Promise<void> | void, graceMs = 2000):
   process.on('disconnect', stop);
   process.on('SIGTERM', stop);
 }
+
+/**
+ * Answers `{ type: 'gc' }` with `{ type: 'gc-done', collected }` after full garbage collections
+ * (the child must run with `--expose-gc`; without it `collected` is false). The memory rows use it to
+ * read a Node proxy's RSS without the garbage of the moment in it.
+ */
+export function answerGcRequests(): void {
+  process.on('message', (m: Message) => {
+    if (m === null || typeof m !== 'object' || m.type !== 'gc') return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) {
+      send({ type: 'gc-done', collected: false });
+      return;
+    }
+    // A few rounds a turn apart: finalizers and weak callbacks free more on the next one.
+    let left = 3;
+    const step = (): void => {
+      gc();
+      if (--left > 0) setTimeout(step, 20);
+      else send({ type: 'gc-done', collected: true });
+    };
+    step();
+  });
+}

@@ -31,6 +31,8 @@ export interface Topology {
   /** Proxy pids (empty for direct; master + worker for nginx). */
   proxyPids: number[];
   backendPid: number;
+  /** Full garbage collections in a Node proxy (started with --expose-gc); false where there is none (nginx, direct). */
+  collectGarbage(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -54,9 +56,9 @@ export async function startTopology(config: Config, nginxBinary: string | undefi
     const src = opts.sourceAddresses ?? [];
     if (config === 'switchboard') {
       const extra = src.length > 0 ? { sourceAddresses: src } : {};
-      proxy = forkChild(config, join(ECHO_DIR, 'proxy-switchboard.js'), [backendUrl, JSON.stringify(extra)], [], {}, opts.nofile);
+      proxy = forkChild(config, join(ECHO_DIR, 'proxy-switchboard.js'), [backendUrl, JSON.stringify(extra)], ['--expose-gc'], {}, opts.nofile);
     } else if (config === 'http-proxy') {
-      proxy = forkChild(config, join(ECHO_DIR, 'proxy-http-proxy.js'), [backendUrl, JSON.stringify({ localAddresses: src })], [], {}, opts.nofile);
+      proxy = forkChild(config, join(ECHO_DIR, 'proxy-http-proxy.js'), [backendUrl, JSON.stringify({ localAddresses: src })], ['--expose-gc'], {}, opts.nofile);
     } else if (config === 'nginx') {
       if (nginxBinary === undefined) throw new Error('nginx not available');
       const nopts: Parameters<typeof startNginx>[2] = { sourceAddresses: src };
@@ -70,7 +72,14 @@ export async function startTopology(config: Config, nginxBinary: string | undefi
       port = (await waitForMessage<Message & { port: number }>(proxy, 'ready', 10_000)).port;
       proxyPids = [proxy.pid];
     }
-    return { port, proxyPids, backendPid: backend.pid, stop };
+    const node = proxy;
+    const collectGarbage = async (): Promise<boolean> => {
+      if (node === undefined) return false;
+      const done = waitForMessage<Message & { collected: boolean }>(node, 'gc-done', 10_000);
+      node.proc.send({ type: 'gc' });
+      return (await done).collected;
+    };
+    return { port, proxyPids, backendPid: backend.pid, collectGarbage, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -7,10 +7,11 @@
 import { Agent, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import httpProxy from 'http-proxy';
-import { exitOnStop, send } from '../lib/ipc';
+import { answerGcRequests, exitOnStop, send } from '../lib/ipc';
 import { enableWindowProfiling } from '../lib/profiler';
 
 enableWindowProfiling();
+answerGcRequests();
 
 const target = process.argv[2];
 if (target === undefined) throw new Error('usage: proxy-http-proxy <backend-url>');

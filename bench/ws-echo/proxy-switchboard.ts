@@ -5,10 +5,11 @@
  * `createProxy` options (e.g. `{ "sourceAddresses": ["127.0.0.2", ...] }`). Reports `{ type: 'ready', port }`.
  */
 import { createProxy } from '@switchboard/proxy';
-import { exitOnStop, send } from '../lib/ipc';
+import { answerGcRequests, exitOnStop, send } from '../lib/ipc';
 import { enableWindowProfiling } from '../lib/profiler';
 
 enableWindowProfiling();
+answerGcRequests();
 
 const target = process.argv[2];
 if (target === undefined) throw new Error('usage: proxy-switchboard <backend-url>');
