@@ -1,4 +1,4 @@
-import { ReadBuffer } from '../../src/read-buffer';
+import { BackendReader, ReadBuffer } from '../../src/read-buffer';
 
 describe('ReadBuffer (the reusable read buffer of a backend socket)', () => {
   it('starts small and keeps reusing the same buffer while nothing holds on to it', () => {
@@ -42,5 +42,78 @@ describe('ReadBuffer (the reusable read buffer of a backend socket)', () => {
     expect(back).not.toBe(large2);
     expect(back.length).toBe(512);
     expect(back).not.toBe(small);
+  });
+});
+
+describe('BackendReader (routes a backend socket onread reads)', () => {
+  /** Simulates Node's onread loop: the socket reads into whatever buffer() handed out last. */
+  function simulate(reader: BackendReader) {
+    let buf = reader.onread.buffer();
+    return (bytes: Buffer): Buffer => {
+      const target = buf;
+      bytes.copy(target, 0);
+      reader.onread.callback(bytes.length, target);
+      buf = reader.onread.buffer();
+      return target;
+    };
+  }
+
+  it('copies handshake reads out of the shared buffer, so the handshake may keep them', () => {
+    const kept: Buffer[] = [];
+    const reader = new BackendReader({ writableLength: 0 }, { backendRead: (c) => kept.push(c) });
+    const read = simulate(reader);
+    const first = read(Buffer.from('HTTP/1.1 101'));
+    const second = read(Buffer.from(' Switching'));
+    // Both reads went into the same shared buffer, yet what was kept is intact.
+    expect(second).toBe(first);
+    expect(Buffer.concat(kept).toString()).toBe('HTTP/1.1 101 Switching');
+  });
+
+  it("after relayTo() (called while the 101 is read), hands reads in place, in a buffer of the socket's own", () => {
+    // The chunk is valid during the call only (the buffer is reused): note its text and where it lives.
+    const seen: { text: string; buffer: ArrayBufferLike; offset: number }[] = [];
+    const relay = { backendRead: (c: Buffer) => seen.push({ text: c.toString(), buffer: c.buffer, offset: c.byteOffset }) };
+    // As the tunnel does: the read that carries the 101 switches the reader to the splice.
+    const reader: BackendReader = new BackendReader({ writableLength: 0 }, { backendRead: () => reader.relayTo(relay) });
+    const other = new BackendReader({ writableLength: 0 }, { backendRead: () => undefined });
+    const shared = other.onread.buffer();
+    const read = simulate(reader);
+    const head = read(Buffer.from('head'));
+    expect(head).toBe(shared);
+    const a = read(Buffer.from('frame-1'));
+    const b = read(Buffer.from('frame-2'));
+    expect(seen.map((c) => c.text)).toEqual(['frame-1', 'frame-2']);
+    // In place and reused: both reads went into the same buffer, which is not the shared handshake buffer.
+    expect(b).toBe(a);
+    expect(a).not.toBe(shared);
+    expect(seen[0]!.buffer).toBe(a.buffer);
+    expect(seen[0]!.offset).toBe(a.byteOffset);
+  });
+
+  it('copies a read that still lands in the shared buffer after relayTo() was called outside a read', () => {
+    const seen: Buffer[] = [];
+    const reader = new BackendReader({ writableLength: 0 }, { backendRead: () => undefined });
+    const read = simulate(reader);
+    read(Buffer.from('head'));
+    reader.relayTo({ backendRead: (c) => seen.push(c) });
+    // The socket was already given the shared buffer for this read: its bytes are copied, never lent.
+    const target = read(Buffer.from('frame-1'));
+    target.fill(0);
+    expect(seen[0]!.toString()).toBe('frame-1');
+  });
+
+  it('moves to a new buffer after a read whose bytes a pending write still holds', () => {
+    const client = { writableLength: 0 };
+    const seen: Buffer[] = [];
+    const reader = new BackendReader(client, { backendRead: () => undefined });
+    const read = simulate(reader);
+    read(Buffer.from('head'));
+    reader.relayTo({ backendRead: (c) => seen.push(c) });
+    client.writableLength = 10; // the write of this read did not complete
+    const a = read(Buffer.from('pending!'));
+    client.writableLength = 0;
+    const b = read(Buffer.from('next'));
+    expect(b).not.toBe(a);
+    expect(seen[0]!.toString()).toBe('pending!');
   });
 });
