@@ -19,17 +19,16 @@ function messageBytes(i: number): Buffer {
   return buf;
 }
 
-/** Bytes of each message in the queued-writes test: well under the client socket's 16 KiB highWaterMark. */
-const QUEUED_PAYLOAD = 8000;
-function queuedMessage(i: number): Buffer {
-  const buf = Buffer.allocUnsafe(QUEUED_PAYLOAD);
+/** Message i of the queued-writes test, `size` bytes (126-65535, well under the client socket's 16 KiB highWaterMark). */
+function queuedMessage(i: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
   buf.fill(i & 0xff);
   buf.writeUInt32BE(i, 0);
   return buf;
 }
 /** The same message as the unmasked frame the client receives (16-bit extended length). */
-function queuedFrame(i: number): Buffer {
-  return Buffer.concat([Buffer.from([0x82, 126, QUEUED_PAYLOAD >> 8, QUEUED_PAYLOAD & 0xff]), queuedMessage(i)]);
+function queuedFrame(i: number, size: number): Buffer {
+  return Buffer.concat([Buffer.from([0x82, 126, size >> 8, size & 0xff]), queuedMessage(i, size)]);
 }
 
 /**
@@ -104,12 +103,14 @@ describe('WebSocket relay with a reused backend read buffer', () => {
     await waitFor(() => proxy.connections().length === 0, 5000, 'table to empty');
   });
 
-  it('never reads over bytes still queued toward a client that stopped reading (writes that go pending below the highWaterMark)', async () => {
+  it.each([
+    ["8,000-byte messages (reads into a buffer of the socket's own)", 8000, 2000],
+    ['1,000-byte messages (reads into the shared buffer, copied)', 1000, 8000],
+  ])('never reads over bytes still queued toward a client that stopped reading: %s', async (_name, size, count) => {
     // The client reads nothing for a while: once the kernel buffers toward it are
-    // full, each 8 KB chunk the proxy writes stays queued, and the first one of them
-    // is still below the socket's 16 KiB highWaterMark, so the backend is read
-    // again. That read must land in a buffer no queued write refers to.
-    const count = 2000;
+    // full, each chunk the proxy writes stays queued, and the first ones are still
+    // below the socket's 16 KiB highWaterMark, so the backend is read again. That
+    // read must land in a buffer no queued write refers to.
     const server = createServer();
     const wss = new WebSocketServer({ server, perMessageDeflate: false });
     wss.on('connection', (ws) => {
@@ -117,7 +118,7 @@ describe('WebSocket relay with a reused backend read buffer', () => {
       // One message per turn of the loop, so the proxy reads one message at a time.
       const pump = (): void => {
         if (ws.readyState !== WebSocket.OPEN || i >= count) return;
-        ws.send(queuedMessage(i++), { binary: true });
+        ws.send(queuedMessage(i++, size), { binary: true });
         setImmediate(pump);
       };
       pump();
@@ -158,10 +159,10 @@ describe('WebSocket relay with a reused backend read buffer', () => {
       20_000,
       'the proxy to stop reading the backend',
     );
-    expect(last).toBeLessThan(count * (QUEUED_PAYLOAD + 4));
+    expect(last).toBeLessThan(count * (size + 4));
     client.resume();
 
-    const expected = Buffer.concat(Array.from({ length: count }, (_, i) => queuedFrame(i)));
+    const expected = Buffer.concat(Array.from({ length: count }, (_, i) => queuedFrame(i, size)));
     const all = (): Buffer => Buffer.concat(chunks);
     const headLength = all().indexOf('\r\n\r\n') + 4;
     await waitFor(() => received - headLength >= expected.length, 30_000, 'every frame');
@@ -169,7 +170,7 @@ describe('WebSocket relay with a reused backend read buffer', () => {
     expect(body.length).toBe(expected.length);
     // The first differing byte, if any, names the frame that was overwritten.
     const firstDiff = body.equals(expected) ? -1 : body.findIndex((byte, k) => byte !== expected[k]);
-    expect(firstDiff === -1 ? -1 : Math.floor(firstDiff / (QUEUED_PAYLOAD + 4))).toBe(-1);
+    expect(firstDiff === -1 ? -1 : Math.floor(firstDiff / (size + 4))).toBe(-1);
   });
 
   it('keeps 20 concurrent streams apart: each client gets only its own bytes, in order', async () => {

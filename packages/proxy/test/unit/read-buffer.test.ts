@@ -1,47 +1,41 @@
 import { BackendReader, ReadBuffer } from '../../src/read-buffer';
 
-describe('ReadBuffer (the reusable read buffer of a backend socket)', () => {
-  it('starts small and keeps reusing the same buffer while nothing holds on to it', () => {
+describe('ReadBuffer (which buffer a backend socket reads into next)', () => {
+  it('starts on the shared buffer, and stays there while reads are small: a quiet connection holds no buffer', () => {
     const rb = new ReadBuffer();
-    const first = rb.current;
-    expect(first.length).toBe(512);
-    expect(rb.next(64, false)).toBe(first);
-    expect(rb.next(511, false)).toBe(first);
+    const other = new ReadBuffer();
+    expect(rb.shared).toBe(true);
+    expect(rb.current).toBe(other.current);
+    expect(rb.next(64, false)).toBe(other.current);
+    expect(rb.next(1024, false)).toBe(other.current);
+    expect(rb.shared).toBe(true);
   });
 
-  it('moves to a 64 KiB buffer after a read that filled the small one, and keeps it for large reads', () => {
+  it('gives a socket a 64 KiB buffer of its own after a large read, and keeps it while reads stay large', () => {
     const rb = new ReadBuffer();
-    const small = rb.current;
-    const large = rb.next(small.length, false);
-    expect(large.length).toBe(64 * 1024);
-    expect(rb.next(65536, false)).toBe(large);
-    expect(rb.next(5000, false)).toBe(large);
+    const own = rb.next(1025, false);
+    expect(rb.shared).toBe(false);
+    expect(own.length).toBe(64 * 1024);
+    expect(rb.next(65536, false)).toBe(own);
+    expect(rb.next(5000, false)).toBe(own);
   });
 
-  it('goes back to the small buffer after a small read, so a quiet connection holds 512 bytes', () => {
+  it('goes back to the shared buffer after a small read', () => {
     const rb = new ReadBuffer();
-    const small = rb.current;
-    rb.next(small.length, false);
-    expect(rb.next(100, false)).toBe(small);
+    const shared = rb.current;
+    rb.next(65536, false);
+    expect(rb.next(100, false)).toBe(shared);
+    expect(rb.shared).toBe(true);
   });
 
-  it('never hands out a buffer that a pending write still references', () => {
+  it('never hands out an own buffer that a pending write still references', () => {
     const rb = new ReadBuffer();
-    const small = rb.current;
-    const afterLentSmall = rb.next(10, true);
-    expect(afterLentSmall).not.toBe(small);
-    expect(afterLentSmall.length).toBe(512);
-    // A full small read that was lent: the next read goes to a new large buffer, and the small one is new too.
-    const large = rb.next(512, true);
-    expect(large.length).toBe(64 * 1024);
-    const large2 = rb.next(65536, true);
-    expect(large2).not.toBe(large);
-    expect(large2.length).toBe(64 * 1024);
-    // A small read into a lent large buffer: back to the (unlent) small one.
-    const back = rb.next(10, true);
-    expect(back).not.toBe(large2);
-    expect(back.length).toBe(512);
-    expect(back).not.toBe(small);
+    const own = rb.next(65536, false);
+    const next = rb.next(65536, true);
+    expect(next).not.toBe(own);
+    expect(next.length).toBe(64 * 1024);
+    // A small read into a lent own buffer: back to the shared buffer, which is never lent.
+    expect(rb.next(10, true)).toBe(new ReadBuffer().current);
   });
 });
 
@@ -69,51 +63,58 @@ describe('BackendReader (routes a backend socket onread reads)', () => {
     expect(Buffer.concat(kept).toString()).toBe('HTTP/1.1 101 Switching');
   });
 
-  it("after relayTo() (called while the 101 is read), hands reads in place, in a buffer of the socket's own", () => {
-    // The chunk is valid during the call only (the buffer is reused): note its text and where it lives.
+  it('after relayTo() (called while the 101 is read), copies small reads and hands large ones in place in a buffer of its own', () => {
+    // The chunk is valid during the call only (the buffer may be reused): note its text and where it lives.
     const seen: { text: string; buffer: ArrayBufferLike; offset: number }[] = [];
-    const relay = { backendRead: (c: Buffer) => seen.push({ text: c.toString(), buffer: c.buffer, offset: c.byteOffset }) };
+    const relay = { backendRead: (c: Buffer) => seen.push({ text: c.toString('latin1', 0, 7), buffer: c.buffer, offset: c.byteOffset }) };
     // As the tunnel does: the read that carries the 101 switches the reader to the splice.
     const reader: BackendReader = new BackendReader({ writableLength: 0 }, { backendRead: () => reader.relayTo(relay) });
-    const other = new BackendReader({ writableLength: 0 }, { backendRead: () => undefined });
-    const shared = other.onread.buffer();
+    const shared = new ReadBuffer().current;
     const read = simulate(reader);
-    const head = read(Buffer.from('head'));
-    expect(head).toBe(shared);
-    const a = read(Buffer.from('frame-1'));
-    const b = read(Buffer.from('frame-2'));
-    expect(seen.map((c) => c.text)).toEqual(['frame-1', 'frame-2']);
-    // In place and reused: both reads went into the same buffer, which is not the shared handshake buffer.
-    expect(b).toBe(a);
+    expect(read(Buffer.from('head'))).toBe(shared);
+    const big = (tag: string): Buffer => Buffer.concat([Buffer.from(tag), Buffer.alloc(4000, 0x61)]);
+    // Small: read into the shared buffer, handed on as a copy.
+    expect(read(Buffer.from('small-1'))).toBe(shared);
+    expect(seen[0]!.buffer === shared.buffer && seen[0]!.offset === shared.byteOffset).toBe(false);
+    // Large: the first still lands in the shared buffer (copied); the next ones in an own buffer, in place, reused.
+    expect(read(big('large-1'))).toBe(shared);
+    const a = read(big('large-2'));
+    const b = read(big('large-3'));
     expect(a).not.toBe(shared);
-    expect(seen[0]!.buffer).toBe(a.buffer);
-    expect(seen[0]!.offset).toBe(a.byteOffset);
+    expect(b).toBe(a);
+    expect(seen.map((c) => c.text)).toEqual(['small-1', 'large-1', 'large-2', 'large-3']);
+    expect(seen[2]!.buffer).toBe(a.buffer);
+    expect(seen[2]!.offset).toBe(a.byteOffset);
+    // Quiet again: back to the shared buffer.
+    read(Buffer.from('small-2'));
+    expect(read(Buffer.from('small-3'))).toBe(shared);
   });
 
-  it('copies a read that still lands in the shared buffer after relayTo() was called outside a read', () => {
-    const seen: Buffer[] = [];
+  it('copies a read that lands in the shared buffer even when relayTo() was called outside a read', () => {
+    const seen: string[] = [];
     const reader = new BackendReader({ writableLength: 0 }, { backendRead: () => undefined });
     const read = simulate(reader);
     read(Buffer.from('head'));
-    reader.relayTo({ backendRead: (c) => seen.push(c) });
-    // The socket was already given the shared buffer for this read: its bytes are copied, never lent.
+    reader.relayTo({ backendRead: (c) => seen.push(c.toString()) });
     const target = read(Buffer.from('frame-1'));
     target.fill(0);
-    expect(seen[0]!.toString()).toBe('frame-1');
+    expect(seen).toEqual(['frame-1']);
   });
 
   it('moves to a new buffer after a read whose bytes a pending write still holds', () => {
     const client = { writableLength: 0 };
-    const seen: Buffer[] = [];
-    const reader = new BackendReader(client, { backendRead: () => undefined });
+    const seen: string[] = [];
+    const reader: BackendReader = new BackendReader(client, { backendRead: () => reader.relayTo({ backendRead: (c) => seen.push(c.toString('latin1', 0, 8)) }) });
     const read = simulate(reader);
     read(Buffer.from('head'));
-    reader.relayTo({ backendRead: (c) => seen.push(c) });
-    client.writableLength = 10; // the write of this read did not complete
-    const a = read(Buffer.from('pending!'));
+    const big = (tag: string): Buffer => Buffer.concat([Buffer.from(tag), Buffer.alloc(4000, 0x61)]);
+    read(big('bulk-one'));
+    const own = read(big('bulk-two'));
+    client.writableLength = 10; // the write of the next read does not complete
+    expect(read(big('pending!'))).toBe(own);
     client.writableLength = 0;
-    const b = read(Buffer.from('next'));
-    expect(b).not.toBe(a);
-    expect(seen[0]!.toString()).toBe('pending!');
+    const after = read(big('bulk-end'));
+    expect(after).not.toBe(own);
+    expect(seen).toEqual(['bulk-one', 'bulk-two', 'pending!', 'bulk-end']);
   });
 });
