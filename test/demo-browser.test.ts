@@ -9,8 +9,10 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
 
 // Locally a missing browser skips this file; in CI (.ci/run installs chromium) it must fail instead,
 // or a broken install step would go unnoticed.
-// Skipped only off CI when Debian's chromium is absent: the test drives a real browser, never a stand-in.
-const describeWithBrowser = CHROMIUM !== undefined || process.env['CI'] === 'true' ? describe : describe.skip;
+const describeWithBrowser =
+  CHROMIUM !== undefined || process.env['CI'] === 'true'
+    ? describe
+    : describe.skip; // reason: off CI, Debian's chromium is absent; the test drives a real browser, never a stand-in
 
 describeWithBrowser('the npm start demo in a real browser', () => {
   let browser: Browser | undefined;

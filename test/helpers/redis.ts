@@ -43,8 +43,7 @@ export function describeWithRedis(name: string, fn: () => void): void {
     return;
   }
   console.warn(`skipping "${name}": ${MISSING}. CI=true turns this skip into a failure.`);
-  // Skipped only off CI when redis-server is not installed: these tests need a real server, never a fake.
-  describe.skip(name, fn);
+  describe.skip(name, fn); // reason: off CI, redis-server is not installed; these tests need a real server, never a fake
 }
 
 export interface RedisServer {
