@@ -21,7 +21,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { execFileSync } from 'node:child_process';
 import { canRaiseNofile, forkChild, hardNofile, killAllSync, stopChild, waitForMessage, type Child } from '../lib/children';
 import type { Message } from '../lib/ipc';
 import { cpuMicros, fdCount, rssBytes } from '../lib/proc';
@@ -29,8 +28,9 @@ import { sleep } from '../lib/quiet';
 import { fmt, fmtInt, max, median } from '../lib/stats';
 import type { ConnLoadConfig } from '../suite/conn-load';
 import { envInt } from '../lib/env';
+import { runMain } from '../lib/main';
+import { gitState } from '../lib/repo';
 
-const REPO = resolve(__dirname, '../../..');
 const RESULTS = resolve(__dirname, '../../results');
 
 const wantedTotal = envInt('BENCH_100K_CONNECTIONS', 100_000, 1000, 200_000);
@@ -233,13 +233,7 @@ async function main(): Promise<number> {
   const worst = [...lat].sort((a, b) => b - a).slice(0, 3);
   result.probes = `${ok.length} of ${probes.length} probes answered; latency median ${fmt(median(lat), 1)} ms, max ${fmt(max(lat), 0)} ms (worst three ${worst.map((x) => fmt(x, 0)).join(', ')} ms)`;
   say(`probes: ${result.probes}`);
-  const head = (() => {
-    try {
-      return execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', timeout: 5000 }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const head = gitState();
   const md = [
     '# scale-100k (latest run)',
     '',
@@ -284,13 +278,4 @@ const hard = setTimeout(() => {
   process.exit(2);
 }, (envInt('BENCH_100K_DEADLINE', 600, 30, 1800) + 120) * 1000);
 hard.unref();
-main()
-  .then((code) => {
-    killAllSync();
-    process.exitCode = code;
-  })
-  .catch((err: Error) => {
-    console.error(err.stack ?? err.message);
-    killAllSync();
-    process.exitCode = 1;
-  });
+runMain(main);

@@ -19,7 +19,6 @@
  * BENCH_SUITE_ROWS (stream,http,conns,conns-large), BENCH_CONFIGS, BENCH_MAX_OTHER_CPU (15),
  * BENCH_RETRIES (2), BENCH_QUIET_WAIT (30).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,9 +35,9 @@ import type { ConnLoadConfig } from './conn-load';
 import { ratioChart, type ChartRow } from './svg';
 import { CONFIGS, LABEL, startTopology, type Config, type Topology, type TopologyOptions } from './topology';
 import { envInt } from '../lib/env';
+import { REPO, gitState, versionOf } from '../lib/repo';
 import { runMain } from '../lib/main';
 
-const REPO = resolve(__dirname, '../../..');
 const RESULTS = resolve(__dirname, '../../results');
 
 const seconds = envInt('BENCH_SECONDS', 3, 1, 60);
@@ -281,24 +280,6 @@ interface EchoJson {
   connections: number;
   messageBytes: number;
   results: EchoRun[];
-}
-
-function versionOf(pkg: string): string {
-  try {
-    return (JSON.parse(readFileSync(join(REPO, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function gitState(): string {
-  try {
-    const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', timeout: 5000 }).trim();
-    const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'packages/proxy/src'], { encoding: 'utf8', timeout: 5000 }).trim();
-    return dirty === '' ? head : `${head} (+ uncommitted changes in packages/proxy/src)`;
-  } catch {
-    return 'unknown';
-  }
 }
 
 type Kind = 'higher' | 'lower';

@@ -20,8 +20,7 @@
  *   BENCH_PROFILE        comma list (switchboard,http-proxy): one extra run per entry with the
  *                        V8 CPU profiler on the proxy over the measured window, summarised into bench/results/ws-echo-profile-latest.md
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -33,6 +32,7 @@ import type { LoadConfig, LoadResult } from './loadgen';
 import { findNginx, startNginx, type NginxHandle } from './nginx';
 import { summarizeProfile } from './profile';
 import { envInt } from '../lib/env';
+import { gitState, versionOf } from '../lib/repo';
 import { runMain } from '../lib/main';
 import { sleep, waitQuiet } from '../lib/quiet';
 
@@ -49,7 +49,6 @@ const LABEL: Record<Config, string> = {
   nginx: 'nginx (1 worker)',
 };
 
-const REPO = resolve(__dirname, '../../..');
 const RESULTS = resolve(__dirname, '../../results');
 
 
@@ -178,24 +177,6 @@ async function measure(config: Config, round: number, nginxBinary: string | unde
     if (nginx !== undefined) await nginx.stop();
     await stopChild(proxy);
     await stopChild(backend);
-  }
-}
-
-function versionOf(pkg: string): string {
-  try {
-    return (JSON.parse(readFileSync(join(REPO, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function gitState(): string {
-  try {
-    const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', timeout: 5000 }).trim();
-    const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'packages/proxy/src'], { encoding: 'utf8', timeout: 5000 }).trim();
-    return dirty === '' ? head : `${head} (+ uncommitted changes in packages/proxy/src)`;
-  } catch {
-    return 'unknown';
   }
 }
 
