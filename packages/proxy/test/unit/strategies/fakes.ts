@@ -87,6 +87,26 @@ export function ipv4(i: number): string {
   return `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
 }
 
+/** The backend id each of `keys` client IPs (`ipv4(0)`, `ipv4(1)`, ...) lands on, after `strategy.update(backends)`. */
+export function placements(strategy: Strategy, backends: FakeBackend[], keys: number): string[] {
+  strategy.update?.(backends);
+  const ctx = fakeContext();
+  const candidates = candidatesOf(backends);
+  const out = new Array<string>(keys);
+  for (let k = 0; k < keys; k++) {
+    ctx.client.address = ipv4(k);
+    out[k] = strategy.pick(ctx, candidates)!.id;
+  }
+  return out;
+}
+
+/** How many times each id occurs. */
+export function countBy(ids: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
 /** max/mean of a list of counts. */
 export function maxOverMean(counts: Iterable<number>): number {
   const values = [...counts];

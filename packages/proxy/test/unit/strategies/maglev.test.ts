@@ -1,26 +1,11 @@
 import { InvalidOptionError } from '../../../src/errors';
 import { IpHashStrategy } from '../../../src/strategies/ip-hash';
 import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, MaglevTable } from '../../../src/strategies/maglev';
-import { candidatesOf, fakeBackend, fakeBackends, fakeContext, ipv4, maxOverMean, type FakeBackend } from './fakes';
+import { countBy, fakeBackend, fakeBackends, maxOverMean, placements as placeKeys, type FakeBackend } from './fakes';
 
-const ctx = fakeContext();
-
+/** Where `keys` client IPs land with Maglev (optionally a given table size). */
 function placements(backends: FakeBackend[], keys: number, tableSize?: number): string[] {
-  const strategy = new IpHashStrategy(tableSize === undefined ? { hash: 'maglev' } : { hash: 'maglev', tableSize });
-  strategy.update(backends);
-  const candidates = candidatesOf(backends);
-  const out = new Array<string>(keys);
-  for (let k = 0; k < keys; k++) {
-    ctx.client.address = ipv4(k);
-    out[k] = strategy.pick(ctx, candidates)!.id;
-  }
-  return out;
-}
-
-function countBy(ids: readonly string[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return counts;
+  return placeKeys(new IpHashStrategy(tableSize === undefined ? { hash: 'maglev' } : { hash: 'maglev', tableSize }), backends, keys);
 }
 
 describe('MaglevTable (hash: maglev)', () => {

@@ -1,27 +1,11 @@
 import { InvalidOptionError } from '../../../src/errors';
 import { IpHashStrategy } from '../../../src/strategies/ip-hash';
 import { DEFAULT_RING_POINTS_PER_BACKEND, RingHashTable } from '../../../src/strategies/ring-hash';
-import { candidatesOf, fakeBackend, fakeBackends, fakeContext, ipv4, maxOverMean, type FakeBackend } from './fakes';
-
-const ctx = fakeContext();
+import { countBy, fakeBackend, fakeBackends, maxOverMean, placements as placeKeys, type FakeBackend } from './fakes';
 
 /** The backend id each of `keys` client IPs lands on. */
 function placements(backends: FakeBackend[], keys: number, options: { pointsPerBackend?: number } = {}): string[] {
-  const strategy = new IpHashStrategy({ hash: 'ring', ...options });
-  strategy.update(backends);
-  const candidates = candidatesOf(backends);
-  const out = new Array<string>(keys);
-  for (let k = 0; k < keys; k++) {
-    ctx.client.address = ipv4(k);
-    out[k] = strategy.pick(ctx, candidates)!.id;
-  }
-  return out;
-}
-
-function countBy(ids: readonly string[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return counts;
+  return placeKeys(new IpHashStrategy({ hash: 'ring', ...options }), backends, keys);
 }
 
 describe('RingHashTable (hash: ring)', () => {
