@@ -1,18 +1,8 @@
 import { once } from 'node:events';
 import type { WebSocket } from 'ws';
 import type { Proxy } from '@switchboard/proxy';
+import { seededRandom } from '../packages/proxy/test/unit/strategies/fakes';
 import { Resources, openWs, roundTrip, startBackend, startProxy, waitFor } from './helpers/servers';
-
-/** mulberry32, so the close order is random but reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function spread(proxy: Proxy): number {
   const counts = proxy.backends().map((b) => b.activeConnections);
@@ -39,7 +29,7 @@ describe('least-connections through the proxy', () => {
       backends: backends.map((b) => ({ url: b.url, id: b.id })),
       strategy: 'least-connections',
     });
-    const random = seededRandom(3);
+    const random = seededRandom(3); // mulberry32: a random but reproducible close order
     const live: WebSocket[] = [];
     let worst = 0;
 
