@@ -5,7 +5,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { httpRequest } from './helpers/http';
-import { Resources, expectRefusal, openWs, roundTrip, startBackend, startProxy, waitFor } from './helpers/servers';
+import { Resources, expectRefusal, listenLocal, openWs, roundTrip, startBackend, startProxy, waitFor } from './helpers/servers';
 
 async function deadUrl(): Promise<string> {
   const s = createServer();
@@ -26,13 +26,7 @@ async function silentUrl(res: Resources): Promise<string> {
     socket.resume();
     socket.on('end', () => socket.destroy());
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  res.add(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${await listenLocal(res, server, { sockets })}`;
 }
 
 describe('backend lifecycle', () => {

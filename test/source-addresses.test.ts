@@ -1,10 +1,8 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createProxy } from '@switchboard/proxy';
 import { httpRequest } from './helpers/http';
-import { Resources, expectRefusal, openWs, startProxy } from './helpers/servers';
+import { Resources, expectRefusal, listenLocal, openWs, startProxy } from './helpers/servers';
 
 /** A backend that reports the source address each connection came from. */
 async function addressEchoBackend(res: Resources): Promise<{ url: string; wsSources: string[] }> {
@@ -12,15 +10,8 @@ async function addressEchoBackend(res: Resources): Promise<{ url: string; wsSour
   const server: Server = createServer((req, r) => r.end(req.socket.remoteAddress));
   const wss = new WebSocketServer({ server });
   wss.on('connection', (_ws, req) => wsSources.push(req.socket.remoteAddress ?? ''));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  res.add(async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, wsSources };
+  const port = await listenLocal(res, server, { wss });
+  return { url: `http://127.0.0.1:${port}`, wsSources };
 }
 
 describe('sourceAddresses', () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createProxy } from '@switchboard/proxy';
 import { httpRequest } from './helpers/http';
-import { Resources, expectRefusal, roundTrip, startBackend, startProxy } from './helpers/servers';
+import { Resources, expectRefusal, listenLocal, roundTrip, startBackend, startProxy } from './helpers/servers';
 import { makeTestPki, type TestPki } from './helpers/tls';
 
 async function startTlsBackend(res: Resources, pki: TestPki): Promise<string> {
@@ -13,15 +13,7 @@ async function startTlsBackend(res: Resources, pki: TestPki): Promise<string> {
   });
   const wss = new WebSocketServer({ server });
   wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`tls:${m.toString()}`)));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  res.add(async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `https://127.0.0.1:${await listenLocal(res, server, { wss })}`;
 }
 
 describe('TLS', () => {

@@ -1,8 +1,7 @@
-import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Resources, startProxy, waitFor } from './helpers/servers';
+import { Resources, listenLocal, startProxy, waitFor } from './helpers/servers';
 
 /** Message i's length and bytes, the same on both ends: sizes from 1 B to 256 KiB, contents unique per message. */
 function messageSize(i: number): number {
@@ -62,14 +61,7 @@ describe('WebSocket relay with a reused backend read buffer', () => {
       };
       pump();
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    res.add(async () => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      await new Promise<void>((r) => server.close(() => r()));
-    });
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${await listenLocal(res, server, { wss })}`;
   }
 
   it('delivers 600 messages (1 B-256 KiB, 28 MB) byte-exact to a client that stalls for 20 ms in every 40', async () => {
@@ -123,14 +115,7 @@ describe('WebSocket relay with a reused backend read buffer', () => {
       };
       pump();
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    res.add(async () => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      await new Promise<void>((r) => server.close(() => r()));
-    });
-    const { proxy, port } = await startProxy(res, { backends: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`] });
+    const { proxy, port } = await startProxy(res, { backends: [`http://127.0.0.1:${await listenLocal(res, server, { wss })}`] });
 
     // A raw client: the handshake by hand, then no reading at all for a while.
     const client: Socket = tcpConnect(port, '127.0.0.1');

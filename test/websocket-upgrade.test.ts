@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createProxy, type SwitchboardError } from '@switchboard/proxy';
-import { Resources, expectRefusal, openWs, roundTrip, startBackend, startProxy, waitFor } from './helpers/servers';
+import { Resources, expectRefusal, listenLocal, openWs, roundTrip, startBackend, startProxy, waitFor } from './helpers/servers';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -33,13 +33,7 @@ async function silentBackend(res: Resources): Promise<{ url: string; sockets: Se
     socket.on('end', () => socket.destroy());
     socket.on('close', () => sockets.delete(socket));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  res.add(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
+  return { url: `http://127.0.0.1:${await listenLocal(res, server, { sockets })}`, sockets };
 }
 
 describe('WebSocket upgrade', () => {

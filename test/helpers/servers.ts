@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createProxy, type Proxy, type ProxyOptions } from '@switchboard/proxy';
@@ -33,6 +34,30 @@ export type HttpHandler = (req: IncomingMessage, res: ServerResponse, backend: {
  * A real backend: HTTP (default: echoes method/url/headers as JSON with the backend id)
  * and a WebSocket echo server that also answers 'whoami' with its id.
  */
+/**
+ * Listens on 127.0.0.1 port 0 and has `res` shut it all down at clean-up: the WebSocket server's
+ * clients and itself, the `sockets` given (upgraded ones the HTTP server no longer tracks), every
+ * HTTP connection, then the server. Resolves with the port.
+ */
+export async function listenLocal(
+  res: Resources,
+  server: Server | HttpsServer,
+  extra: { wss?: WebSocketServer; sockets?: Iterable<Socket> } = {},
+): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  res.add(async () => {
+    if (extra.wss !== undefined) {
+      for (const c of extra.wss.clients) c.terminate();
+      extra.wss.close();
+    }
+    for (const s of extra.sockets ?? []) s.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 export async function startBackend(res: Resources, id: string, handler?: HttpHandler): Promise<TestBackend> {
   const sockets = new Set<Socket>();
   const server = createServer((req, response) => {
@@ -51,15 +76,7 @@ export async function startBackend(res: Resources, id: string, handler?: HttpHan
       else ws.send(data, { binary: isBinary });
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  res.add(async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  const port = await listenLocal(res, server, { wss, sockets });
   return { id, url: `http://127.0.0.1:${port}`, port, server, wss, sockets };
 }
 
