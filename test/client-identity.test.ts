@@ -11,7 +11,7 @@ import { httpRequest } from './helpers/http';
 import { startCountingBackend, type CountingBackend } from './helpers/counting-backend';
 import { proxyV1, proxyV2 } from './helpers/proxy-header';
 import { WS_HEADERS, bodyOf, head, rawExchange, type RawStep } from './helpers/raw';
-import { Resources, openWs, startBackend, startProxy as startTestProxy, waitFor } from './helpers/servers';
+import { CheckedProxies, Resources, openWs, startBackend, waitFor } from './helpers/servers';
 
 const HOST = 'Host: 127.0.0.1';
 
@@ -61,18 +61,12 @@ async function closeAndDrain(proxy: Proxy, socket: Socket): Promise<void> {
 
 describe('client identity', () => {
   const res = new Resources();
-  const proxies: Proxy[] = [];
-  /** startProxy, remembering the proxy so that every test ends by checking its table is empty. */
-  async function startProxy(...args: Parameters<typeof startTestProxy>): ReturnType<typeof startTestProxy> {
-    const started = await startTestProxy(...args);
-    proxies.push(started.proxy);
-    return started;
-  }
+  // Every test ends by checking that the proxies' tables are empty.
+  const proxies = new CheckedProxies(res);
   afterEach(async () => {
     try {
-      await waitFor(() => proxies.every((p) => p.connections().length === 0), 3000, 'empty tables');
+      await proxies.expectEmptyTables();
     } finally {
-      proxies.length = 0;
       await res.cleanup();
     }
   });
@@ -82,7 +76,7 @@ describe('client identity', () => {
       const backend = await startBackend(res, 'a');
       const upgrades: (string | undefined)[] = [];
       backend.server.prependListener('upgrade', (req) => upgrades.push(req.headers['x-forwarded-for'] as string | undefined));
-      const { proxy, url, wsUrl } = await startProxy(res, { backends: [backend.url], trustProxy: ['loopback'] });
+      const { proxy, url, wsUrl } = await proxies.start({ backends: [backend.url], trustProxy: ['loopback'] });
 
       const echo = JSON.parse((await httpRequest(`${url}/`, { headers: { 'X-Forwarded-For': '203.0.113.7' } })).body) as Echo;
       expect(echo.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
@@ -97,7 +91,7 @@ describe('client identity', () => {
 
     it('walks the chain right to left past trusted hops (CIDR list) and stops at the first untrusted address', async () => {
       const backend = await startBackend(res, 'a');
-      const { proxy, url, wsUrl } = await startProxy(res, { backends: [backend.url], trustProxy: ['loopback', '10.0.0.0/8'] });
+      const { proxy, url, wsUrl } = await proxies.start({ backends: [backend.url], trustProxy: ['loopback', '10.0.0.0/8'] });
       const echo = JSON.parse((await httpRequest(`${url}/`, { headers: { 'X-Forwarded-For': '6.6.6.6, 203.0.113.7, 10.1.2.3' } })).body) as Echo;
       // Nothing is dropped from the chain the backend gets; the proxy only decides who the client is.
       expect(echo.headers['x-forwarded-for']).toBe('6.6.6.6, 203.0.113.7, 10.1.2.3, 127.0.0.1');
@@ -109,7 +103,7 @@ describe('client identity', () => {
 
     it('believes RFC 7239 Forwarded for= (IPv6 with port) from a trusted peer', async () => {
       const backend = await startBackend(res, 'a');
-      const { proxy, wsUrl } = await startProxy(res, { backends: [backend.url], trustProxy: ['loopback'] });
+      const { proxy, wsUrl } = await proxies.start({ backends: [backend.url], trustProxy: ['loopback'] });
       const ws = await openWs(res, wsUrl, { headers: { Forwarded: 'for="[2001:DB8::7]:4711";proto=https' } });
       expect(proxy.connections().map((c) => c.client.address)).toEqual(['2001:db8::7']);
       ws.close();
@@ -118,7 +112,7 @@ describe('client identity', () => {
 
     it('trusts nobody when X-Forwarded-For and Forwarded disagree (one of them is forged): the peer stands', async () => {
       const backend = await startBackend(res, 'a');
-      const { proxy, wsUrl } = await startProxy(res, { backends: [backend.url], trustProxy: ['loopback'] });
+      const { proxy, wsUrl } = await proxies.start({ backends: [backend.url], trustProxy: ['loopback'] });
       const ws = await openWs(res, wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.7', Forwarded: 'for=198.51.100.1' } });
       expect(proxy.connections().map((c) => c.client.address)).toEqual(['127.0.0.1']);
       ws.close();
@@ -130,7 +124,7 @@ describe('client identity', () => {
       ['a CIDR list that does not hold the peer', ['10.0.0.0/8', '192.168.0.0/16', '::1/128']],
     ])('overwrites forwarding headers from an untrusted peer: %s', async (_name, trustProxy) => {
       const backend = await startBackend(res, 'a');
-      const { proxy, url, wsUrl } = await startProxy(res, { backends: [backend.url], ...(trustProxy === undefined ? {} : { trustProxy }) });
+      const { proxy, url, wsUrl } = await proxies.start({ backends: [backend.url], ...(trustProxy === undefined ? {} : { trustProxy }) });
       const echo = JSON.parse(
         (await httpRequest(`${url}/`, { headers: { 'X-Forwarded-For': '203.0.113.7', Forwarded: 'for=203.0.113.7', 'X-Forwarded-Proto': 'https' } })).body,
       ) as Echo;
@@ -153,7 +147,7 @@ describe('client identity', () => {
 
     it('the same forwarded client always lands on the same backend; different clients spread out', async () => {
       const backends = await threeBackends();
-      const { url } = await startProxy(res, { backends: backends.map((b) => b.url), strategy: 'ip-hash', trustProxy: ['loopback'] });
+      const { url } = await proxies.start({ backends: backends.map((b) => b.url), strategy: 'ip-hash', trustProxy: ['loopback'] });
       const placement = new Map<string, string>();
       for (const ip of CLIENTS) {
         for (let round = 0; round < 2; round++) {
@@ -167,7 +161,7 @@ describe('client identity', () => {
 
     it('ignores forged addresses from an untrusted peer: every request lands where 127.0.0.1 hashes', async () => {
       const backends = await threeBackends();
-      const { url } = await startProxy(res, { backends: backends.map((b) => b.url), strategy: 'ip-hash' });
+      const { url } = await proxies.start({ backends: backends.map((b) => b.url), strategy: 'ip-hash' });
       const ids = new Set<string>();
       for (const ip of CLIENTS) ids.add((JSON.parse((await httpRequest(`${url}/`, { headers: { 'X-Forwarded-For': ip } })).body) as Echo).id);
       expect(ids.size).toBe(1);
@@ -176,8 +170,8 @@ describe('client identity', () => {
     it('a client announced by a PROXY header lands where the same client named in X-Forwarded-For does', async () => {
       const backends = await threeBackends();
       const urls = backends.map((b) => b.url);
-      const viaXff = await startProxy(res, { backends: urls, strategy: 'ip-hash', trustProxy: ['loopback'] });
-      const viaPp = await startProxy(res, { backends: urls, strategy: 'ip-hash', trustProxy: ['loopback'], proxyProtocol: true });
+      const viaXff = await proxies.start({ backends: urls, strategy: 'ip-hash', trustProxy: ['loopback'] });
+      const viaPp = await proxies.start({ backends: urls, strategy: 'ip-hash', trustProxy: ['loopback'], proxyProtocol: true });
       for (const [i, ip] of CLIENTS.slice(0, 12).entries()) {
         const a = (JSON.parse((await httpRequest(`${viaXff.url}/`, { headers: { 'X-Forwarded-For': ip } })).body) as Echo).id;
         const b = (await rawEcho(viaPp.port, i % 2 === 0 ? proxyV1(ip, '10.0.0.1', 40000 + i, 80) : proxyV2({ src: ip, dst: '10.0.0.1', srcPort: 40000 + i, dstPort: 80 }))).id;
@@ -191,7 +185,7 @@ describe('client identity', () => {
       const backend = await startCountingBackend(res, 'a');
       const upgrades: string[] = [];
       backend.inner.server.prependListener('upgrade', (req) => upgrades.push(String(req.headers['x-forwarded-for'])));
-      const { proxy, port } = await startProxy(res, { backends: [backend.url], trustProxy, proxyProtocol: true, clientHeadersTimeout: 300 });
+      const { proxy, port } = await proxies.start({ backends: [backend.url], trustProxy, proxyProtocol: true, clientHeadersTimeout: 300 });
       return { backend, proxy, port, upgrades };
     }
 

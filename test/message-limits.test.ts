@@ -5,12 +5,12 @@
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { WebSocket, type WebSocketServer } from 'ws';
-import type { Proxy, ProxyOptions, SwitchboardError } from '@switchboard/proxy';
+import type { ProxyOptions, SwitchboardError } from '@switchboard/proxy';
 import { connect } from 'node:net';
 import { httpRequest } from './helpers/http';
 import { WS_HEADERS, afterHead, firstCloseCode, head, wsFrame } from './helpers/raw';
 import { startCountingBackend } from './helpers/counting-backend';
-import { Resources, expectRefusal, openWs, startBackend, startProxy as startTestProxy, waitFor } from './helpers/servers';
+import { CheckedProxies, Resources, expectRefusal, openWs, startBackend, waitFor } from './helpers/servers';
 
 /** What one side of a WebSocket saw: its close code and reason, and every 'error' event. */
 interface Observed {
@@ -40,19 +40,18 @@ function nextServerSide(wss: WebSocketServer): Promise<{ ws: WebSocket; seen: Ob
 
 describe('abuse limits through the proxy', () => {
   const res = new Resources();
-  const proxies: Proxy[] = [];
+  // Every test ends by checking that the proxies' tables are empty.
+  const proxies = new CheckedProxies(res);
   const errors: SwitchboardError[] = [];
-  async function startProxy(options: ProxyOptions): ReturnType<typeof startTestProxy> {
-    const started = await startTestProxy(res, options);
+  async function startProxy(options: ProxyOptions): ReturnType<CheckedProxies['start']> {
+    const started = await proxies.start(options);
     started.proxy.on('error', (e) => errors.push(e));
-    proxies.push(started.proxy);
     return started;
   }
   afterEach(async () => {
     try {
-      await waitFor(() => proxies.every((p) => p.connections().length === 0), 3000, 'empty tables');
+      await proxies.expectEmptyTables();
     } finally {
-      proxies.length = 0;
       errors.length = 0;
       await res.cleanup();
     }

@@ -87,6 +87,34 @@ export async function startProxy(res: Resources, options: ProxyOptions): Promise
   return { proxy, port: addr.port, url: `http://127.0.0.1:${addr.port}`, wsUrl: `ws://127.0.0.1:${addr.port}` };
 }
 
+/**
+ * Starts proxies for a block of tests that must each end with every connection table empty:
+ * call {@link CheckedProxies.expectEmptyTables} in `afterEach`, before `res.cleanup()`.
+ */
+export class CheckedProxies {
+  readonly #res: Resources;
+  readonly #proxies: Proxy[] = [];
+
+  constructor(res: Resources) {
+    this.#res = res;
+  }
+
+  async start(options: ProxyOptions): ReturnType<typeof startProxy> {
+    const started = await startProxy(this.#res, options);
+    this.#proxies.push(started.proxy);
+    return started;
+  }
+
+  /** Waits up to 3 s for every table to empty; forgets the proxies either way. */
+  async expectEmptyTables(): Promise<void> {
+    try {
+      await waitFor(() => this.#proxies.every((p) => p.connections().length === 0), 3000, 'empty tables');
+    } finally {
+      this.#proxies.length = 0;
+    }
+  }
+}
+
 /** Opens a ws client and waits for 'open'. */
 export async function openWs(res: Resources, url: string, options?: ConstructorParameters<typeof WebSocket>[2]): Promise<WebSocket> {
   const ws = new WebSocket(url, options);
