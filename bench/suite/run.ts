@@ -28,7 +28,7 @@ import type { Message } from '../lib/ipc';
 import { cpuMicrosOf, machineBusyMicros, rssBytesOf } from '../lib/proc';
 import { sleep, waitQuiet } from '../lib/quiet';
 import { fmt, fmtInt, max, median, min } from '../lib/stats';
-import { findNginx } from '../ws-echo/nginx';
+import { nginxForRun } from '../ws-echo/nginx';
 import type { HttpLoadConfig, HttpLoadResult } from './http-load';
 import type { StreamLoadConfig, StreamLoadResult } from './stream-load';
 import type { ConnLoadConfig } from './conn-load';
@@ -474,19 +474,9 @@ function describe(s: Sample): string {
 async function main(): Promise<number> {
   const started = Date.now();
   const notes: string[] = [];
-  let nginxBinary: string | undefined;
-  let nginxVersion = 'not run';
-  if (configsWanted.includes('nginx')) {
-    const found = findNginx();
-    if ('path' in found) {
-      nginxBinary = found.path;
-      nginxVersion = found.version;
-    } else {
-      console.log(found.note);
-      notes.push(found.note);
-    }
-  }
-  const configs = configsWanted.filter((c) => c !== 'nginx' || nginxBinary !== undefined);
+  const found = nginxForRun(configsWanted, notes);
+  const { configs, binary: nginxBinary } = found;
+  const nginxVersion = found.version ?? 'not run';
   const proxies = configs.filter((c) => c !== 'direct');
   // Descriptors: 5,000 idle connections need ~10k in the proxy; 50,000 need ~100k.
   const bigNofile = 200_000;

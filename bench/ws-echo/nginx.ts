@@ -20,6 +20,19 @@ function which(): string | undefined {
 }
 
 /**
+ * The configurations a run can measure: nginx only when {@link findNginx} finds it (else its note is
+ * printed and added to `notes`), with its binary and version for the run.
+ */
+export function nginxForRun<C extends string>(wanted: readonly C[], notes: string[]): { configs: C[]; binary: string | undefined; version: string | undefined } {
+  if (!wanted.includes('nginx' as C)) return { configs: [...wanted], binary: undefined, version: undefined };
+  const found = findNginx();
+  if ('path' in found) return { configs: [...wanted], binary: found.path, version: found.version };
+  console.log(found.note);
+  notes.push(found.note);
+  return { configs: wanted.filter((c) => c !== 'nginx'), binary: undefined, version: undefined };
+}
+
+/**
  * Finds nginx; installs it with apt-get only when BENCH_INSTALL_NGINX=1.
  * Returns the binary path or a note explaining why nginx is skipped.
  */

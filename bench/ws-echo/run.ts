@@ -29,7 +29,7 @@ import type { Message } from '../lib/ipc';
 import { cpuMicrosOf, machineBusyMicros, systemMicrosOf } from '../lib/proc';
 import { fmt, fmtInt, max, median, min } from '../lib/stats';
 import type { LoadConfig, LoadResult } from './loadgen';
-import { findNginx, startNginx, type NginxHandle } from './nginx';
+import { nginxForRun, startNginx, type NginxHandle } from './nginx';
 import { summarizeProfile } from './profile';
 import { envInt } from '../lib/env';
 import { gitState, versionOf } from '../lib/repo';
@@ -294,20 +294,8 @@ async function profileRuns(nginxBinary: string | undefined): Promise<string | un
 }
 
 async function main(): Promise<number> {
-  let nginxBinary: string | undefined;
-  let nginxVersion: string | undefined;
   const notes: string[] = [];
-  if (wanted.includes('nginx')) {
-    const found = findNginx();
-    if ('path' in found) {
-      nginxBinary = found.path;
-      nginxVersion = found.version;
-    } else {
-      console.log(found.note);
-      notes.push(found.note);
-    }
-  }
-  const configs = wanted.filter((c) => c !== 'nginx' || nginxBinary !== undefined);
+  const { configs, binary: nginxBinary, version: nginxVersion } = nginxForRun(wanted, notes);
   console.log(
     `ws-echo: ${configs.join(', ')}; ${rounds} round(s) x ${seconds} s (+${warmup} s warm-up); ${connections} connections, ${messageBytes} B messages`,
   );
