@@ -168,3 +168,18 @@ export function hardNofile(): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Opens an event-loop-utilization window in a Node child that answers `elu` requests (lib/ipc.ts); the
+ * returned function closes it and resolves to the share of the window its JS loop was busy (0..1).
+ */
+export async function startEluWindow(child: Child): Promise<() => Promise<number>> {
+  const started = waitForMessage(child, 'elu-started', 5000);
+  child.proc.send({ type: 'elu-start' });
+  await started;
+  return async () => {
+    const done = waitForMessage<Message & { utilization: number }>(child, 'elu', 5000);
+    child.proc.send({ type: 'elu-stop' });
+    return (await done).utilization;
+  };
+}

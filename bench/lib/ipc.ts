@@ -4,6 +4,7 @@
  * A child exits when told `{ type: 'stop' }`, and also when the channel closes (the orchestrator died),
  * so no child outlives a crashed run.
  */
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 export interface Message {
   type: string;
@@ -55,5 +56,25 @@ export function answerGcRequests(): void {
       else send({ type: 'gc-done', collected: true });
     };
     step();
+  });
+}
+
+/**
+ * Event-loop utilization over a window the orchestrator chooses: `{ type: 'elu-start' }` ->
+ * `{ type: 'elu-started' }`, then `{ type: 'elu-stop' }` -> `{ type: 'elu', utilization }` (0..1, the share
+ * of the window the JS loop was busy rather than waiting in epoll). The measured window of a run is then
+ * free of start-up, warm-up and shutdown.
+ */
+export function answerEluRequests(): void {
+  let start: EventLoopUtilization | undefined;
+  process.on('message', (m: Message) => {
+    if (m === null || typeof m !== 'object') return;
+    if (m.type === 'elu-start') {
+      start = performance.eventLoopUtilization();
+      send({ type: 'elu-started' });
+    } else if (m.type === 'elu-stop') {
+      const utilization = start === undefined ? Number.NaN : performance.eventLoopUtilization(start).utilization;
+      send({ type: 'elu', utilization });
+    }
   });
 }

@@ -1,7 +1,7 @@
 /**
  * bench/suite: the rows of issue 6 that bench/ws-echo does not cover, for direct, Switchboard,
- * http-proxy (keep-alive agent) and nginx (1 worker), then the combined table (with the ws-echo rows
- * read from bench/results/ws-echo-latest.json), bench/results/suite-latest.md and docs/benchmarks.svg.
+ * http-proxy (keep-alive agent), nginx (1 worker) and HAProxy (1 thread), then the combined table (with the
+ * ws-echo rows read from bench/results/ws-echo-latest.json), bench/results/suite-latest.md and docs/benchmarks.svg.
  *
  * Rows (each run: fresh backend, fresh proxy, fresh load generator, all stopped in `finally`;
  * configurations alternate within each round):
@@ -16,8 +16,8 @@
  *
  * Environment (all bounded): BENCH_SECONDS (3, 1..60), BENCH_WARMUP_SECONDS (1), BENCH_ROUNDS (3, 1..10),
  * BENCH_IDLE_CONNECTIONS (5000, 100..20000), BENCH_IDLE_LARGE (50000, 0 = skip, ..60000),
- * BENCH_SUITE_ROWS (stream,http,conns,conns-large), BENCH_CONFIGS, BENCH_MAX_OTHER_CPU (15),
- * BENCH_RETRIES (2), BENCH_QUIET_WAIT (30).
+ * BENCH_SUITE_ROWS (stream,http,conns,conns-large), BENCH_CONFIGS (bench/ws-echo/configs.ts), BENCH_MAX_OTHER_CPU (15),
+ * BENCH_RETRIES (2), BENCH_QUIET_WAIT (30), BENCH_INSTALL_NGINX / BENCH_INSTALL_HAPROXY (1: apt-get install a missing peer).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -28,12 +28,12 @@ import type { Message } from '../lib/ipc';
 import { cpuMicrosOf, machineBusyMicros, rssBytesOf } from '../lib/proc';
 import { sleep, waitQuiet } from '../lib/quiet';
 import { fmt, fmtInt, max, median, min } from '../lib/stats';
-import { nginxForRun } from '../ws-echo/nginx';
+import { PEERS, configsFromEnv, peerVersions, peersForRun, type Peer } from '../ws-echo/configs';
 import type { HttpLoadConfig, HttpLoadResult } from './http-load';
 import type { StreamLoadConfig, StreamLoadResult } from './stream-load';
 import type { ConnLoadConfig } from './conn-load';
 import { ratioChart, type ChartRow } from './svg';
-import { CONFIGS, LABEL, startTopology, type Config, type Topology, type TopologyOptions } from './topology';
+import { CONFIGS, DEFAULT_CONFIGS, LABEL, startTopology, type Config, type Topology, type TopologyOptions } from './topology';
 import { envInt } from '../lib/env';
 import { REPO, gitState, versionOf } from '../lib/repo';
 import { runMain } from '../lib/main';
@@ -51,7 +51,7 @@ const quietWait = envInt('BENCH_QUIET_WAIT', 30, 0, 600);
 const ROWS = ['stream', 'http', 'conns', 'conns-large'] as const;
 type Row = (typeof ROWS)[number];
 const rowsWanted = (process.env.BENCH_SUITE_ROWS ?? ROWS.join(',')).split(',').map((s) => s.trim()).filter((s): s is Row => (ROWS as readonly string[]).includes(s));
-const configsWanted = (process.env.BENCH_CONFIGS ?? CONFIGS.join(',')).split(',').map((s) => s.trim()).filter((s): s is Config => (CONFIGS as readonly string[]).includes(s));
+const configsWanted = configsFromEnv();
 const STREAM_CONNECTIONS = 10;
 const HTTP_CONNECTIONS = 50;
 const HANDSHAKE_CONCURRENCY = 50;
@@ -98,8 +98,10 @@ function cpuWindow(proxyPids: number[], ourPids: number[]): CpuWindow {
   };
 }
 
-async function measureStream(config: Config, round: number, nginx: string | undefined): Promise<Sample> {
-  const topo = await startTopology(config, nginx);
+type Binaries = Partial<Record<Peer, string>>;
+
+async function measureStream(config: Config, round: number, binaries: Binaries): Promise<Sample> {
+  const topo = await startTopology(config, binaries);
   let loadgen: Child | undefined;
   try {
     const cfg: StreamLoadConfig = { url: `ws://127.0.0.1:${topo.port}/stream`, connections: STREAM_CONNECTIONS, warmupMs: warmup * 1000, durationMs: seconds * 1000, maxBytes: 1e12 };
@@ -123,8 +125,8 @@ async function measureStream(config: Config, round: number, nginx: string | unde
   }
 }
 
-async function measureHttp(config: Config, round: number, nginx: string | undefined): Promise<Sample> {
-  const topo = await startTopology(config, nginx);
+async function measureHttp(config: Config, round: number, binaries: Binaries): Promise<Sample> {
+  const topo = await startTopology(config, binaries);
   let loadgen: Child | undefined;
   try {
     const cfg: HttpLoadConfig = { origin: `http://127.0.0.1:${topo.port}`, connections: HTTP_CONNECTIONS, warmupMs: warmup * 1000, durationMs: seconds * 1000, maxRequests: 50_000_000 };
@@ -162,18 +164,14 @@ function addrs(prefix: string, from: number, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}.${from + i}`);
 }
 
-async function measureConns(row: Row, config: Config, round: number, nginx: string | undefined, n: number, nofile: number | undefined): Promise<Sample> {
+async function measureConns(row: Row, config: Config, round: number, binaries: Binaries, n: number, nofile: number | undefined): Promise<Sample> {
   const large = n > 20_000;
-  const topoOpts: TopologyOptions = {};
+  // The first batch, the marginal batch on top (n / 2, not for the large row) and some slack.
+  const topoOpts: TopologyOptions = { maxConnections: n + (large ? 0 : Math.floor(n / 2)) + 200 };
   if (nofile !== undefined) topoOpts.nofile = nofile;
-  if (large) {
-    // 4 source addresses per leg: 4 x ~28k ports > 50k on each leg.
-    topoOpts.sourceAddresses = addrs('127.0.3', 2, 4);
-    topoOpts.workerConnections = 2 * n + 1000;
-  } else {
-    topoOpts.workerConnections = 2 * n + 1000;
-  }
-  const topo = await startTopology(config, nginx, topoOpts);
+  // 4 source addresses per leg: 4 x ~28k ports > 50k on each leg.
+  if (large) topoOpts.sourceAddresses = addrs('127.0.3', 2, 4);
+  const topo = await startTopology(config, binaries, topoOpts);
   let loadgen: Child | undefined;
   try {
     const cfg: ConnLoadConfig = {
@@ -218,6 +216,7 @@ async function measureConns(row: Row, config: Config, round: number, nginx: stri
     const note = o.failures > 0 || o.gaveUp ? `${fmtInt(o.opened)} of ${fmtInt(n)} opened, ${o.failures} failures${o.firstError !== '' ? ` (first: ${o.firstError})` : ''}` : undefined;
     if (o.opened === 0) throw new Error(note ?? 'no connection opened');
     const marginal = large ? undefined : await measureMarginal(topo, cfg, Math.floor(n / 2), nofile);
+    const notes = [note, marginal?.note].filter((x): x is string => x !== undefined);
     const s: Sample = {
       row,
       config,
@@ -229,8 +228,8 @@ async function measureConns(row: Row, config: Config, round: number, nginx: stri
       otherCpuPct: w.otherPct,
       attempts: 1,
     };
-    if (marginal !== undefined) s.marginalBytesPerConn = marginal;
-    if (note !== undefined) s.note = note;
+    if (marginal !== undefined) s.marginalBytesPerConn = marginal.bytesPerConn;
+    if (notes.length > 0) s.note = notes.join('; ');
     return s;
   } finally {
     await stopChild(loadgen, 10_000);
@@ -245,7 +244,7 @@ async function measureConns(row: Row, config: Config, round: number, nginx: stri
  * size under the handshake burst: ~16 MB), and whatever garbage is lying around at the reading; this
  * is the cost that scales with the number of connections.
  */
-async function measureMarginal(topo: Topology, base: ConnLoadConfig, extra: number, nofile: number | undefined): Promise<number | undefined> {
+async function measureMarginal(topo: Topology, base: ConnLoadConfig, extra: number, nofile: number | undefined): Promise<{ bytesPerConn: number; note?: string } | undefined> {
   if (extra <= 0) return undefined;
   const more = forkChild('conn-more', join(__dirname, 'conn-load.js'), [JSON.stringify({ ...base, connections: extra })], [], {}, nofile);
   try {
@@ -259,7 +258,10 @@ async function measureMarginal(topo: Topology, base: ConnLoadConfig, extra: numb
     await sleep(2000);
     await topo.collectGarbage();
     const after = rssBytesOf(topo.proxyPids) ?? Number.NaN;
-    return (after - before) / o.opened;
+    const bytesPerConn = (after - before) / o.opened;
+    // The figure is per connection actually opened; say when that was fewer than asked.
+    if (o.failures === 0 && !o.gaveUp) return { bytesPerConn };
+    return { bytesPerConn, note: `marginal batch: ${fmtInt(o.opened)} of ${fmtInt(extra)} opened, ${o.failures} failures${o.firstError !== '' ? ` (first: ${o.firstError})` : ''}` };
   } finally {
     await stopChild(more, 10_000);
   }
@@ -272,6 +274,8 @@ interface EchoRun {
   round: number;
   msgsPerSec: number;
   proxyCpuUsPerRt: number;
+  /** JS event-loop utilization of a Node proxy, % (absent in files written before it was measured). */
+  eluPct?: number;
 }
 interface EchoJson {
   finishedAt: string;
@@ -288,6 +292,8 @@ interface TableRow {
   kind: Kind;
   unit: (x: number) => string;
   values: Partial<Record<Config, number[]>>;
+  /** Rows without a peer to compare with (event-loop utilization) stay out of the ratio chart. */
+  noChart?: boolean;
 }
 
 function cell(xs: number[] | undefined, f: (x: number) => string): string {
@@ -326,6 +332,8 @@ function buildRows(samples: Sample[], echo: EchoJson | undefined, largeN: number
     };
     rows.push({ work: `WS ping-pong, ${echo.connections} conns, ${echo.messageBytes} B: msg/s`, kind: 'higher', unit: fmtInt, values: ev((r) => r.msgsPerSec, false) });
     rows.push({ work: 'proxy CPU per WS round trip (µs)', kind: 'lower', unit: (x) => fmt(x, 1), values: ev((r) => r.proxyCpuUsPerRt, true) });
+    const elu = ev((r) => r.eluPct ?? Number.NaN, true);
+    if (Object.keys(elu).length > 0) rows.push({ work: 'Switchboard event loop utilization during ping-pong (%)', kind: 'lower', unit: (x) => fmt(x, 1), values: elu, noChart: true });
   }
   const noDirect = (v: Partial<Record<Config, number[]>>): Partial<Record<Config, number[]>> => {
     const { direct: _d, ...rest } = v;
@@ -372,12 +380,21 @@ function verdicts(rows: TableRow[]): Verdict[] {
     add('WS ping-pong msg/s >= 1.15 x http-proxy', `${fmt(vsH, 2)} x http-proxy`, vsH >= 1.15, vsH);
   }
   if (rt !== undefined) add('proxy CPU per WS round trip <= nginx', `${fmt(med(rt, 'switchboard'), 1)} µs vs nginx ${fmt(med(rt, 'nginx'), 1)} µs`, med(rt, 'switchboard') <= med(rt, 'nginx'), med(rt, 'switchboard'), med(rt, 'nginx'));
+  const elu = find('Switchboard event loop utilization');
+  if (elu !== undefined) add('event loop utilization during ping-pong < 5% (issue 11)', `${fmt(med(elu, 'switchboard'), 1)}%`, med(elu, 'switchboard') < 5, med(elu, 'switchboard'));
   const st = find('WS streaming');
   if (st !== undefined) {
     const s = med(st, 'switchboard');
-    const ref = 1.04 * med(st, 'http-proxy');
-    add('WS streaming MB/s >= HAProxy (not run here; stand-in: 1.04 x http-proxy, HAProxy/http-proxy in the issue table)', `${fmt(s, 0)} MB/s vs ${fmt(ref, 0)} (http-proxy ${fmt(med(st, 'http-proxy'), 0)}, nginx ${fmt(med(st, 'nginx'), 0)})`, s >= ref, s, ref);
+    const ha = med(st, 'haproxy');
+    if (Number.isFinite(ha)) {
+      add('WS streaming MB/s >= HAProxy', `${fmt(s, 0)} MB/s vs HAProxy ${fmt(ha, 0)} (http-proxy ${fmt(med(st, 'http-proxy'), 0)}, nginx ${fmt(med(st, 'nginx'), 0)})`, s >= ha, s, ha);
+    } else {
+      const ref = 1.04 * med(st, 'http-proxy');
+      add('WS streaming MB/s >= HAProxy (not run here; stand-in: 1.04 x http-proxy, HAProxy/http-proxy in the issue table)', `${fmt(s, 0)} MB/s vs ${fmt(ref, 0)} (http-proxy ${fmt(med(st, 'http-proxy'), 0)}, nginx ${fmt(med(st, 'nginx'), 0)})`, s >= ref, s, ref);
+    }
   }
+  const stc = find('proxy CPU per streamed MB');
+  if (stc !== undefined) add('proxy CPU per streamed MB < HAProxy (issue 11)', `${fmt(med(stc, 'switchboard'), 0)} µs vs HAProxy ${fmt(med(stc, 'haproxy'), 0)} µs`, med(stc, 'switchboard') < med(stc, 'haproxy'), med(stc, 'switchboard'), med(stc, 'haproxy'));
   const h = find('HTTP keep-alive');
   const hc = find('proxy CPU per HTTP request');
   if (h !== undefined) {
@@ -389,7 +406,10 @@ function verdicts(rows: TableRow[]): Verdict[] {
   if (hc !== undefined) add('proxy CPU per HTTP request <= 30 µs', `${fmt(med(hc, 'switchboard'), 1)} µs`, med(hc, 'switchboard') <= 30, med(hc, 'switchboard'));
   for (const r of rows.filter((x) => x.work.startsWith('idle WS: proxy memory'))) {
     const kb = med(r, 'switchboard') / 1024;
-    add(`idle WS memory <= 5 KB per connection (${r.work.replace(/^idle WS: proxy memory per connection, /, '').replace(/ \(KB\)$/, '')})`, `${fmt(kb, 1)} KB`, kb <= 5, kb);
+    const at = r.work.replace(/^idle WS: proxy memory per connection, /, '').replace(/ \(KB\)$/, '');
+    add(`idle WS memory <= 5 KB per connection (${at})`, `${fmt(kb, 1)} KB`, kb <= 5, kb);
+    const ha = med(r, 'haproxy') / 1024;
+    add(`idle WS memory <= HAProxy's (${at}; issue 11)`, `${fmt(kb, 1)} KB vs HAProxy ${fmt(ha, 1)} KB`, kb <= ha, kb, ha);
   }
   const marginal = find('idle WS: marginal');
   if (marginal !== undefined) {
@@ -403,22 +423,42 @@ function verdicts(rows: TableRow[]): Verdict[] {
   return out;
 }
 
+/** The peers each row compares Switchboard with, in column order. */
+const RATIO_PEERS: readonly Config[] = ['http-proxy', ...PEERS];
+const BAR_COLOR: Partial<Record<Config, string>> = { 'http-proxy': '#4878b0', nginx: '#e08a2c', haproxy: '#3a9a5b' };
+
+/** The default configurations always get a column (a '-' when skipped); others only when measured. */
+function columns(rows: TableRow[]): Config[] {
+  return CONFIGS.filter((c) => DEFAULT_CONFIGS.includes(c) || rows.some((r) => (r.values[c]?.length ?? 0) > 0));
+}
+
 function markdownTable(rows: TableRow[]): string {
+  const cols = columns(rows);
   const lines = [
-    '| work | direct | Switchboard | http-proxy | nginx (1 worker) | Switchboard vs http-proxy | Switchboard vs nginx |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    `| work | ${cols.map((c) => LABEL[c]).join(' | ')} | ${RATIO_PEERS.map((p) => `Switchboard vs ${SHORT[p]}`).join(' | ')} |`,
+    `|---|${cols.map(() => '---:|').join('')}${RATIO_PEERS.map(() => '---:|').join('')}`,
   ];
   for (const r of rows) {
     const ratio = (peer: Config): string => {
       const v = better(r, peer);
       return Number.isFinite(v) ? fmt(v, 2) : '-';
     };
-    lines.push(
-      `| ${r.work} | ${cell(r.values.direct, r.unit)} | ${cell(r.values.switchboard, r.unit)} | ${cell(r.values['http-proxy'], r.unit)} | ${cell(r.values.nginx, r.unit)} | ${ratio('http-proxy')} | ${ratio('nginx')} |`,
-    );
+    lines.push(`| ${r.work} | ${cols.map((c) => cell(r.values[c], r.unit)).join(' | ')} | ${RATIO_PEERS.map(ratio).join(' | ')} |`);
   }
   return lines.join('\n');
 }
+
+/** The table as data for suite-latest.json: medians per configuration and the Switchboard-vs-peer ratios. */
+function tableJson(rows: TableRow[]): object[] {
+  return rows.map((r) => ({
+    work: r.work,
+    kind: r.kind,
+    medians: Object.fromEntries(Object.entries(r.values).map(([c, xs]) => [c, median(xs)])),
+    ratios: Object.fromEntries(RATIO_PEERS.map((p) => [`switchboard vs ${p}`, better(r, p)]).filter(([, v]) => Number.isFinite(v as number))),
+  }));
+}
+
+const SHORT: Partial<Record<Config, string>> = { 'http-proxy': 'http-proxy', nginx: 'nginx', haproxy: 'HAProxy' };
 
 function chart(rows: TableRow[], when: string): string {
   const target = (r: TableRow): number | undefined => {
@@ -426,18 +466,17 @@ function chart(rows: TableRow[], when: string): string {
     if (r.work.startsWith('WS ping-pong')) return 1.15;
     return undefined;
   };
-  const data: ChartRow[] = rows.map((r) => {
-    const c: ChartRow = {
-      label: r.work.replace(/ \(µs\)$/, '').replace(/ \(KB\)$/, ''),
-      bars: [
-        { name: 'Switchboard vs http-proxy', value: better(r, 'http-proxy'), color: '#4878b0' },
-        { name: 'Switchboard vs nginx (1 worker)', value: better(r, 'nginx'), color: '#e08a2c' },
-      ],
-    };
-    const t = target(r);
-    if (t !== undefined) c.target = t;
-    return c;
-  });
+  const data: ChartRow[] = rows
+    .filter((r) => r.noChart !== true)
+    .map((r) => {
+      const c: ChartRow = {
+        label: r.work.replace(/ \(µs\)$/, '').replace(/ \(KB\)$/, ''),
+        bars: RATIO_PEERS.map((p) => ({ name: `Switchboard vs ${LABEL[p]}`, value: better(r, p), color: BAR_COLOR[p] ?? '#888' })),
+      };
+      const t = target(r);
+      if (t !== undefined) c.target = t;
+      return c;
+    });
   return ratioChart(
     'Switchboard relative to its peers (> 1.00: Switchboard better)',
     `Throughput rows: Switchboard / peer; cost rows (CPU, memory): peer / Switchboard. Medians, npm run bench, ${when}.`,
@@ -474,9 +513,7 @@ function describe(s: Sample): string {
 async function main(): Promise<number> {
   const started = Date.now();
   const notes: string[] = [];
-  const found = nginxForRun(configsWanted, notes);
-  const { configs, binary: nginxBinary } = found;
-  const nginxVersion = found.version ?? 'not run';
+  const { configs, binaries, versions } = peersForRun(configsWanted, notes);
   const proxies = configs.filter((c) => c !== 'direct');
   // Descriptors: 5,000 idle connections need ~10k in the proxy; 50,000 need ~100k.
   const bigNofile = 200_000;
@@ -510,11 +547,11 @@ async function main(): Promise<number> {
     await sleep(300);
   };
   for (let round = 1; round <= rounds; round++) {
-    if (rowsWanted.includes('stream')) for (const c of configs) await attempt(`round ${round} stream ${c}`, () => measureStream(c, round, nginxBinary), true);
-    if (rowsWanted.includes('http')) for (const c of configs) await attempt(`round ${round} http ${c}`, () => measureHttp(c, round, nginxBinary), true);
-    if (rowsWanted.includes('conns')) for (const c of proxies) await attempt(`round ${round} conns ${c}`, () => measureConns('conns', c, round, nginxBinary, idleN, nofileSmall), false);
+    if (rowsWanted.includes('stream')) for (const c of configs) await attempt(`round ${round} stream ${c}`, () => measureStream(c, round, binaries), true);
+    if (rowsWanted.includes('http')) for (const c of configs) await attempt(`round ${round} http ${c}`, () => measureHttp(c, round, binaries), true);
+    if (rowsWanted.includes('conns')) for (const c of proxies) await attempt(`round ${round} conns ${c}`, () => measureConns('conns', c, round, binaries, idleN, nofileSmall), false);
   }
-  if (largeN > 0) for (const c of proxies) await attempt(`conns-${largeN} ${c}`, () => measureConns('conns-large', c, 1, nginxBinary, largeN, bigNofile), false);
+  if (largeN > 0) for (const c of proxies) await attempt(`conns-${largeN} ${c}`, () => measureConns('conns-large', c, 1, binaries, largeN, bigNofile), false);
 
   const echoFile = join(RESULTS, 'ws-echo-latest.json');
   let echo: EchoJson | undefined;
@@ -533,14 +570,14 @@ async function main(): Promise<number> {
     '',
     `Reproduce: \`npm run bench\` (BENCH_SECONDS=${seconds}, BENCH_ROUNDS=${rounds}, BENCH_IDLE_CONNECTIONS=${idleN}, BENCH_IDLE_LARGE=${largeN}); the suite part took ${fmt((Date.now() - started) / 1000, 0)} s.`,
     '',
-    `Machine: ${cpus().length} x ${cpu}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ws ${versionOf('ws')}, undici ${versionOf('undici')}, http-proxy ${versionOf('http-proxy')}, nginx ${nginxVersion}; Switchboard at ${gitState()}; ${when}.`,
+    `Machine: ${cpus().length} x ${cpu}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ws ${versionOf('ws')}, undici ${versionOf('undici')}, http-proxy ${versionOf('http-proxy')}, ${peerVersions(versions)}; Switchboard at ${gitState()}; ${when}.`,
     '',
     'Cells: median (min-max) over the rounds; one value when there was one run. Ratios: medians, oriented so that > 1 means Switchboard is better ' +
       '(throughput: Switchboard / peer; CPU and memory: peer / Switchboard). MB = 10^6 bytes of WebSocket payload; KB = 1024 bytes.',
     '',
     markdownTable(rows),
     '',
-    '## Targets (issue 6)',
+    '## Targets (issue 6; issue 11 where marked)',
     '',
     '| target | measured | status |',
     '|---|---|---|',
@@ -556,7 +593,7 @@ async function main(): Promise<number> {
   ].join('\n');
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, 'suite-latest.md'), md);
-  writeFileSync(join(RESULTS, 'suite-latest.json'), `${JSON.stringify({ finishedAt: when, seconds, rounds, idleN, largeN, samples, notes }, null, 1)}\n`);
+  writeFileSync(join(RESULTS, 'suite-latest.json'), `${JSON.stringify({ finishedAt: when, seconds, rounds, idleN, largeN, versions, table: tableJson(rows), samples, notes }, null, 1)}\n`);
   const svgPath = join(REPO, 'docs', 'benchmarks.svg');
   writeFileSync(svgPath, chart(rows, when.slice(0, 10)));
   console.log(`\n${md}\nwritten: bench/results/suite-latest.md, bench/results/suite-latest.json, docs/benchmarks.svg`);

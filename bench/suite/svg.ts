@@ -52,11 +52,17 @@ export function ratioChart(title: string, subtitle: string, rows: ChartRow[]): s
     ticks.push(`<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${y - rowGap + 4}" stroke="${Math.abs(v - 1) < 1e-9 ? '#000' : '#ddd'}" stroke-width="${Math.abs(v - 1) < 1e-9 ? 1.5 : 1}"/>`);
     ticks.push(`<text x="${tx}" y="${top - 10}" text-anchor="middle" font-size="10" fill="#444">${v.toFixed(2)}</text>`);
   }
+  // Legend entries side by side from the left margin, each as wide as its text (~6 px a character at 11 px).
   const names = rows[0]?.bars ?? [];
+  let lx = 12;
   const legend = names
-    .map((b, i) => `<rect x="${labelW + i * 200}" y="${y + 4}" width="12" height="12" fill="${b.color}"/><text x="${labelW + i * 200 + 16}" y="${y + 14}" font-size="11">${esc(b.name)}</text>`)
+    .map((b) => {
+      const item = `<rect x="${lx}" y="${y + 4}" width="12" height="12" fill="${b.color}"/><text x="${lx + 16}" y="${y + 14}" font-size="11">${esc(b.name)}</text>`;
+      lx += 16 + b.name.length * 6 + 20;
+      return item;
+    })
     .join('');
-  const targetLegend = `<line x1="${labelW + names.length * 200}" y1="${y + 4}" x2="${labelW + names.length * 200}" y2="${y + 16}" stroke="#c00" stroke-width="2" stroke-dasharray="3,2"/><text x="${labelW + names.length * 200 + 6}" y="${y + 14}" font-size="11">issue 6 target</text>`;
+  const targetLegend = `<line x1="${lx}" y1="${y + 4}" x2="${lx}" y2="${y + 16}" stroke="#c00" stroke-width="2" stroke-dasharray="3,2"/><text x="${lx + 6}" y="${y + 14}" font-size="11">issue 6 target</text>`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + plotW + 60}" height="${height}" viewBox="0 0 ${labelW + plotW + 60} ${height}" font-family="Helvetica, Arial, sans-serif">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,

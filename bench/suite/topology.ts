@@ -1,29 +1,23 @@
 /**
  * Starts one configuration (backend + optional proxy) for a suite row and stops all of it.
- * direct: the client talks to the backend; switchboard / http-proxy: our proxy children from
- * bench/ws-echo; nginx: 1 worker (bench/ws-echo/nginx.ts).
+ * direct: the client talks to the backend; Switchboard variants / http-proxy: our proxy children from
+ * bench/ws-echo; nginx (1 worker) and HAProxy (1 thread): bench/ws-echo/configs.ts startPeer().
  */
 import { join } from 'node:path';
 import { forkChild, stopChild, waitForMessage, type Child } from '../lib/children';
+import type { ExternalProxy } from '../lib/external';
 import type { Message } from '../lib/ipc';
-import { startNginx, type NginxHandle } from '../ws-echo/nginx';
+import { SWITCHBOARD_VARIANTS, isPeer, isVariant, startPeer, type Config, type Peer } from '../ws-echo/configs';
 
-export const CONFIGS = ['direct', 'switchboard', 'http-proxy', 'nginx'] as const;
-export type Config = (typeof CONFIGS)[number];
-export const LABEL: Record<Config, string> = {
-  direct: 'direct',
-  switchboard: 'Switchboard',
-  'http-proxy': 'http-proxy',
-  nginx: 'nginx (1 worker)',
-};
+export { CONFIGS, DEFAULT_CONFIGS, LABEL, type Config } from '../ws-echo/configs';
 
 export interface TopologyOptions {
   /** Descriptor limit for backend and proxy (bash `ulimit -n`). */
   nofile?: number;
-  /** Source addresses for proxy -> backend connections (Switchboard `sourceAddresses`, http-proxy `localAddress`, nginx `proxy_bind`). */
+  /** Source addresses for proxy -> backend connections (Switchboard `sourceAddresses`, http-proxy `localAddress`, nginx `proxy_bind`, HAProxy `source`). */
   sourceAddresses?: string[];
-  /** nginx worker_connections. */
-  workerConnections?: number;
+  /** Client connections the proxy must hold at once (sizes nginx's worker_connections and HAProxy's maxconn). */
+  maxConnections?: number;
 }
 
 export interface Topology {
@@ -31,19 +25,21 @@ export interface Topology {
   /** Proxy pids (empty for direct; master + worker for nginx). */
   proxyPids: number[];
   backendPid: number;
-  /** Full garbage collections in a Node proxy (started with --expose-gc); false where there is none (nginx, direct). */
+  /** The Node proxy's process (event-loop and GC requests), if the configuration has one. */
+  node: Child | undefined;
+  /** Full garbage collections in a Node proxy (started with --expose-gc); false where there is none (nginx, HAProxy, direct). */
   collectGarbage(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
 const ECHO_DIR = join(__dirname, '..', 'ws-echo');
 
-export async function startTopology(config: Config, nginxBinary: string | undefined, opts: TopologyOptions = {}): Promise<Topology> {
+export async function startTopology(config: Config, binaries: Partial<Record<Peer, string>>, opts: TopologyOptions = {}): Promise<Topology> {
   let backend: Child | undefined;
   let proxy: Child | undefined;
-  let nginx: NginxHandle | undefined;
+  let peer: ExternalProxy | undefined;
   const stop = async (): Promise<void> => {
-    if (nginx !== undefined) await nginx.stop();
+    if (peer !== undefined) await peer.stop();
     await stopChild(proxy);
     await stopChild(backend);
   };
@@ -54,19 +50,15 @@ export async function startTopology(config: Config, nginxBinary: string | undefi
     let port = backendPort;
     let proxyPids: number[] = [];
     const src = opts.sourceAddresses ?? [];
-    if (config === 'switchboard') {
-      const extra = src.length > 0 ? { sourceAddresses: src } : {};
+    if (isVariant(config)) {
+      const extra = { ...SWITCHBOARD_VARIANTS[config].options, ...(src.length > 0 ? { sourceAddresses: src } : {}) };
       proxy = forkChild(config, join(ECHO_DIR, 'proxy-switchboard.js'), [backendUrl, JSON.stringify(extra)], ['--expose-gc'], {}, opts.nofile);
     } else if (config === 'http-proxy') {
       proxy = forkChild(config, join(ECHO_DIR, 'proxy-http-proxy.js'), [backendUrl, JSON.stringify({ localAddresses: src })], ['--expose-gc'], {}, opts.nofile);
-    } else if (config === 'nginx') {
-      if (nginxBinary === undefined) throw new Error('nginx not available');
-      const nopts: Parameters<typeof startNginx>[2] = { sourceAddresses: src };
-      if (opts.nofile !== undefined) nopts.nofile = opts.nofile;
-      if (opts.workerConnections !== undefined) nopts.workerConnections = opts.workerConnections;
-      nginx = await startNginx(nginxBinary, backendPort, nopts);
-      port = nginx.port;
-      proxyPids = nginx.pids;
+    } else if (isPeer(config)) {
+      peer = await startPeer(config, binaries, backendPort, { nofile: opts.nofile, sourceAddresses: src, maxConnections: opts.maxConnections });
+      port = peer.port;
+      proxyPids = peer.pids;
     }
     if (proxy !== undefined) {
       port = (await waitForMessage<Message & { port: number }>(proxy, 'ready', 10_000)).port;
@@ -79,7 +71,7 @@ export async function startTopology(config: Config, nginxBinary: string | undefi
       node.proc.send({ type: 'gc' });
       return (await done).collected;
     };
-    return { port, proxyPids, backendPid: backend.pid, collectGarbage, stop };
+    return { port, proxyPids, backendPid: backend.pid, node, collectGarbage, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -7,11 +7,12 @@
 import { Agent, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import httpProxy from 'http-proxy';
-import { answerGcRequests, exitOnStop, send } from '../lib/ipc';
+import { answerEluRequests, answerGcRequests, exitOnStop, send } from '../lib/ipc';
 import { enableWindowProfiling } from '../lib/profiler';
 
 enableWindowProfiling();
 answerGcRequests();
+answerEluRequests();
 
 const target = process.argv[2];
 if (target === undefined) throw new Error('usage: proxy-http-proxy <backend-url>');

@@ -2,14 +2,16 @@
  * Switchboard, standalone in its own process, from the built package (packages/proxy/dist):
  * `createProxy({ backends: [target] }).listen({ port: 0, host: '127.0.0.1' })`.
  * argv[2]: backend URL, or several separated by commas; argv[3] (optional): JSON of extra
- * `createProxy` options (e.g. `{ "sourceAddresses": ["127.0.0.2", ...] }`). Reports `{ type: 'ready', port }`.
+ * `createProxy` options (e.g. `{ "sourceAddresses": ["127.0.0.2", ...] }`; the Switchboard variants of
+ * bench/ws-echo/configs.ts are passed this way). Reports `{ type: 'ready', port }`; answers `gc` and `elu` requests (lib/ipc.ts).
  */
 import { createProxy } from '@switchboard/proxy';
-import { answerGcRequests, exitOnStop, send } from '../lib/ipc';
+import { answerEluRequests, answerGcRequests, exitOnStop, send } from '../lib/ipc';
 import { enableWindowProfiling } from '../lib/profiler';
 
 enableWindowProfiling();
 answerGcRequests();
+answerEluRequests();
 
 const target = process.argv[2];
 if (target === undefined) throw new Error('usage: proxy-switchboard <backend-url>');

@@ -1,7 +1,8 @@
 /**
  * bench/ws-echo: WebSocket ping-pong throughput and latency, direct vs Switchboard vs http-proxy vs
- * nginx, in one run. Backend, proxy and load generator are separate processes; configurations
- * alternate (direct, switchboard, http-proxy, nginx, then again) for BENCH_ROUNDS rounds.
+ * nginx vs HAProxy, in one run. Backend, proxy and load generator are separate processes; configurations
+ * alternate (direct, switchboard, http-proxy, nginx, haproxy, then again) for BENCH_ROUNDS rounds.
+ * For the Node proxies, the JS event-loop utilization over the measured window is reported too.
  *
  * Environment (all bounded):
  *   BENCH_SECONDS        measured window per run, default 5 (1..120)
@@ -9,8 +10,10 @@
  *   BENCH_ROUNDS         rounds, default 3 (1..20)
  *   BENCH_CONNECTIONS    concurrent WebSockets, default 50 (1..2000)
  *   BENCH_MESSAGE_BYTES  payload size, default 64 (1..1048576)
- *   BENCH_CONFIGS        comma list to run, default direct,switchboard,http-proxy,nginx
+ *   BENCH_CONFIGS        comma list to run, default direct,switchboard,http-proxy,nginx,haproxy
+ *                        (all configurations: bench/ws-echo/configs.ts)
  *   BENCH_INSTALL_NGINX  1: apt-get install -y nginx when it is missing (otherwise nginx is skipped)
+ *   BENCH_INSTALL_HAPROXY 1: apt-get install -y haproxy when it is missing (otherwise HAProxy is skipped)
  *   BENCH_MAX_OTHER_CPU  a run during which other processes on the machine used more than this % of a
  *                        core is repeated (the machine is shared), default 15 (0..200)
  *   BENCH_RETRIES        how many times such a run is repeated at most, default 3 (0..10); the last
@@ -24,30 +27,20 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { forkChild, stopChild, waitForMessage, type Child } from '../lib/children';
+import { forkChild, startEluWindow, stopChild, waitForMessage, type Child } from '../lib/children';
+import type { ExternalProxy } from '../lib/external';
 import type { Message } from '../lib/ipc';
 import { cpuMicrosOf, machineBusyMicros, systemMicrosOf } from '../lib/proc';
 import { fmt, fmtInt, max, median, min } from '../lib/stats';
 import type { LoadConfig, LoadResult } from './loadgen';
-import { nginxForRun, startNginx, type NginxHandle } from './nginx';
+import { CONFIGS, LABEL as BASE_LABEL, SWITCHBOARD_VARIANTS, configsFromEnv, isPeer, isVariant, peerVersions, peersForRun, startPeer, type Config, type Peer } from './configs';
 import { summarizeProfile } from './profile';
 import { envInt } from '../lib/env';
 import { gitState, versionOf } from '../lib/repo';
 import { runMain } from '../lib/main';
 import { sleep, waitQuiet } from '../lib/quiet';
 
-// `switchboard-untracked` (frameTracking: false) measures the frame tracker's cost; run it with
-// BENCH_CONFIGS=switchboard,switchboard-untracked.
-const CONFIGS = ['direct', 'switchboard', 'http-proxy', 'nginx', 'switchboard-untracked'] as const;
-type Config = (typeof CONFIGS)[number];
-const DEFAULT_CONFIGS: readonly Config[] = ['direct', 'switchboard', 'http-proxy', 'nginx'];
-const LABEL: Record<Config, string> = {
-  direct: 'direct (client -> backend)',
-  switchboard: 'Switchboard',
-  'switchboard-untracked': 'Switchboard, frameTracking: false',
-  'http-proxy': 'http-proxy',
-  nginx: 'nginx (1 worker)',
-};
+const LABEL: Record<Config, string> = { ...BASE_LABEL, direct: 'direct (client -> backend)' };
 
 const RESULTS = resolve(__dirname, '../../results');
 
@@ -60,10 +53,7 @@ const messageBytes = envInt('BENCH_MESSAGE_BYTES', 64, 1, 1 << 20);
 const maxOtherCpu = envInt('BENCH_MAX_OTHER_CPU', 15, 0, 200);
 const retries = envInt('BENCH_RETRIES', 3, 0, 10);
 const quietWait = envInt('BENCH_QUIET_WAIT', 60, 0, 600);
-const wanted = (process.env.BENCH_CONFIGS ?? DEFAULT_CONFIGS.join(','))
-  .split(',')
-  .map((s) => s.trim())
-  .filter((s): s is Config => (CONFIGS as readonly string[]).includes(s));
+const wanted = configsFromEnv();
 const profileTargets = (process.env.BENCH_PROFILE ?? '')
   .split(',')
   .map((s) => s.trim())
@@ -86,14 +76,16 @@ interface RunResult {
   otherCpuPct: number;
   /** Attempts made (more than 1 when other processes disturbed the earlier ones). */
   attempts: number;
+  /** JS event-loop utilization of a Node proxy over the measured window, %; NaN for the others. */
+  eluPct: number;
 }
 
 
 /** One measurement: fresh backend, fresh proxy, fresh load generator; all stopped in `finally`. */
-async function measure(config: Config, round: number, nginxBinary: string | undefined, profileFile?: string): Promise<RunResult> {
+async function measure(config: Config, round: number, binaries: Partial<Record<Peer, string>>, profileFile?: string): Promise<RunResult> {
   let backend: Child | undefined;
   let proxy: Child | undefined;
-  let nginx: NginxHandle | undefined;
+  let peer: ExternalProxy | undefined;
   let loadgen: Child | undefined;
   try {
     backend = forkChild('backend', join(__dirname, 'backend.js'), []);
@@ -101,18 +93,17 @@ async function measure(config: Config, round: number, nginxBinary: string | unde
     const backendUrl = `http://127.0.0.1:${backendPort}`;
     let port = backendPort;
     let proxyPids: number[] = [];
-    if (config === 'switchboard' || config === 'http-proxy' || config === 'switchboard-untracked') {
+    if (isVariant(config) || config === 'http-proxy') {
       const env = profileFile === undefined ? {} : { BENCH_CPU_PROFILE: profileFile };
-      const script = config === 'switchboard-untracked' ? 'switchboard' : config;
-      const args = config === 'switchboard-untracked' ? [backendUrl, JSON.stringify({ frameTracking: false })] : [backendUrl];
+      const script = isVariant(config) ? 'switchboard' : config;
+      const args = isVariant(config) ? [backendUrl, JSON.stringify(SWITCHBOARD_VARIANTS[config].options)] : [backendUrl];
       proxy = forkChild(config, join(__dirname, `proxy-${script}.js`), args, [], env);
       port = (await waitForMessage<Message & { port: number }>(proxy, 'ready', 10_000)).port;
       proxyPids = [proxy.pid];
-    } else if (config === 'nginx') {
-      if (nginxBinary === undefined) throw new Error('nginx not available');
-      nginx = await startNginx(nginxBinary, backendPort);
-      port = nginx.port;
-      proxyPids = nginx.pids;
+    } else if (isPeer(config)) {
+      peer = await startPeer(config, binaries, backendPort);
+      port = peer.port;
+      proxyPids = peer.pids;
     }
 
     const load: LoadConfig = {
@@ -137,6 +128,7 @@ async function measure(config: Config, round: number, nginxBinary: string | unde
       proxy.proc.send({ type: 'profile-start' });
       await started;
     }
+    const endElu = proxy === undefined ? undefined : await startEluWindow(proxy);
     const pids = { proxy: proxyPids, backend: [backend.pid], loadgen: [loadgen.pid] };
     const w0 = performance.now();
     const m0 = machineBusyMicros();
@@ -147,6 +139,7 @@ async function measure(config: Config, round: number, nginxBinary: string | unde
     const k1 = systemMicrosOf(pids.proxy);
     const m1 = machineBusyMicros();
     const wallUs = (performance.now() - w0) * 1000;
+    const elu = endElu === undefined ? Number.NaN : await endElu();
     if (profileFile !== undefined && proxy !== undefined) {
       const written = waitForMessage(proxy, 'profile-written', 30_000);
       proxy.proc.send({ type: 'profile-stop' });
@@ -171,16 +164,17 @@ async function measure(config: Config, round: number, nginxBinary: string | unde
       loadgenCpuPct: rate(c0.loadgen, c1.loadgen) * 100,
       otherCpuPct: Math.max(0, rate(m0, m1) - ours) * 100,
       attempts: 1,
+      eluPct: elu * 100,
     };
   } finally {
     await stopChild(loadgen);
-    if (nginx !== undefined) await nginx.stop();
+    if (peer !== undefined) await peer.stop();
     await stopChild(proxy);
     await stopChild(backend);
   }
 }
 
-function report(results: RunResult[], notes: string[], nginxVersion: string | undefined): string {
+function report(results: RunResult[], notes: string[], versions: Partial<Record<Peer, string>>): string {
   const by = (c: Config): RunResult[] => results.filter((r) => r.config === c);
   const direct = median(by('direct').map((r) => r.msgsPerSec));
   const lines: string[] = [];
@@ -190,7 +184,7 @@ function report(results: RunResult[], notes: string[], nginxVersion: string | un
       `${rounds} round(s) of ${seconds} s (after ${warmup} s warm-up), configurations alternating.`,
     '',
     `Machine: ${cpus().length} x ${cpu}, Node ${process.version}, ws ${versionOf('ws')}, http-proxy ${versionOf('http-proxy')}, ` +
-      `nginx ${nginxVersion ?? 'not run'}; Switchboard at ${gitState()}; ${new Date().toISOString()}.`,
+      `${peerVersions(versions)}; Switchboard at ${gitState()}; ${new Date().toISOString()}.`,
     '',
     `The machine is shared: each run waited (up to ${quietWait} s) for other processes to use under ${maxOtherCpu}% of a core, and a run ` +
       `during which they used more was repeated (at most ${retries} times); the "other processes" column shows what remained.`,
@@ -227,9 +221,25 @@ function report(results: RunResult[], notes: string[], nginxVersion: string | un
   };
   ratioLine('switchboard', 'http-proxy', 1);
   ratioLine('switchboard', 'nginx');
+  ratioLine('switchboard', 'haproxy');
   // Above 1: what the frame tracker costs (frameTracking: false over the default).
   ratioLine('switchboard-untracked', 'switchboard');
   ratioLine('http-proxy', 'nginx');
+  ratioLine('http-proxy', 'haproxy');
+  const eluRows = CONFIGS.filter((c) => by(c).some((r) => Number.isFinite(r.eluPct)));
+  if (eluRows.length > 0) {
+    lines.push(
+      '',
+      'JS event-loop utilization of the Node proxies over the measured window (`performance.eventLoopUtilization()` in the proxy process; issue 11 targets < 5% for Switchboard once WebSocket bytes leave the JS loop):',
+      '',
+      '| configuration | event loop utilization during ping-pong (median, min-max) |',
+      '|---|---:|',
+      ...eluRows.map((c) => {
+        const e = by(c).map((r) => r.eluPct);
+        return `| ${LABEL[c]} | ${fmt(median(e), 1)}% (${fmt(min(e), 1)}-${fmt(max(e), 1)}) |`;
+      }),
+    );
+  }
   lines.push(
     '',
     'CPU of each process during the measured window (median, % of one core; the machine has ' + `${cpus().length} cores in total):`,
@@ -251,16 +261,19 @@ function report(results: RunResult[], notes: string[], nginxVersion: string | un
     '',
     'Per run (msg/s, p50/p99 µs, proxy µs CPU per round trip):',
     '',
-    '| round | configuration | msg/s | p50 µs | p99 µs | proxy CPU µs / rt | other processes CPU | attempts |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| round | configuration | msg/s | p50 µs | p99 µs | proxy CPU µs / rt | proxy event loop utilization | other processes CPU | attempts |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of results) {
-    lines.push(`| ${r.round} | ${LABEL[r.config]} | ${fmtInt(r.msgsPerSec)} | ${fmt(r.p50us, 0)} | ${fmt(r.p99us, 0)} | ${fmt(r.proxyCpuUsPerRt, 1)} | ${fmt(r.otherCpuPct, 0)}% | ${r.attempts} |`);
+    lines.push(
+      `| ${r.round} | ${LABEL[r.config]} | ${fmtInt(r.msgsPerSec)} | ${fmt(r.p50us, 0)} | ${fmt(r.p99us, 0)} | ${fmt(r.proxyCpuUsPerRt, 1)} | ` +
+        `${Number.isFinite(r.eluPct) ? `${fmt(r.eluPct, 1)}%` : '-'} | ${fmt(r.otherCpuPct, 0)}% | ${r.attempts} |`,
+    );
   }
   return lines.join('\n');
 }
 
-async function profileRuns(nginxBinary: string | undefined): Promise<string | undefined> {
+async function profileRuns(binaries: Partial<Record<Peer, string>>): Promise<string | undefined> {
   if (profileTargets.length === 0) return undefined;
   const dir = join(RESULTS, 'profiles');
   mkdirSync(dir, { recursive: true });
@@ -276,7 +289,7 @@ async function profileRuns(nginxBinary: string | undefined): Promise<string | un
     const name = `ws-echo-${target}.cpuprofile`;
     const file = join(dir, name);
     await waitQuiet(maxOtherCpu, quietWait);
-    const r = await measure(target, 0, nginxBinary, file);
+    const r = await measure(target, 0, binaries, file);
     if (!readdirSync(dir).includes(name)) throw new Error(`no profile written at ${file}`);
     const s = summarizeProfile(file, 25);
     parts.push(
@@ -295,7 +308,7 @@ async function profileRuns(nginxBinary: string | undefined): Promise<string | un
 
 async function main(): Promise<number> {
   const notes: string[] = [];
-  const { configs, binary: nginxBinary, version: nginxVersion } = nginxForRun(wanted, notes);
+  const { configs, binaries, versions } = peersForRun(wanted, notes);
   console.log(
     `ws-echo: ${configs.join(', ')}; ${rounds} round(s) x ${seconds} s (+${warmup} s warm-up); ${connections} connections, ${messageBytes} B messages`,
   );
@@ -305,17 +318,18 @@ async function main(): Promise<number> {
     for (const config of configs) {
       try {
         await waitQuiet(maxOtherCpu, quietWait);
-        let r = await measure(config, round, nginxBinary);
+        let r = await measure(config, round, binaries);
         for (let attempt = 2; attempt <= retries + 1 && r.otherCpuPct > maxOtherCpu; attempt++) {
           console.log(`round ${round} ${config}: other processes used ${fmt(r.otherCpuPct, 0)}% of a core (> ${maxOtherCpu}%); repeating`);
           await waitQuiet(maxOtherCpu, quietWait);
-          r = { ...(await measure(config, round, nginxBinary)), attempts: attempt };
+          r = { ...(await measure(config, round, binaries)), attempts: attempt };
         }
         if (r.otherCpuPct > maxOtherCpu) notes.push(`round ${round} ${config}: still disturbed after ${r.attempts} attempts (other processes ${fmt(r.otherCpuPct, 0)}% of a core)`);
         results.push(r);
         console.log(
           `round ${round} ${config.padEnd(11)} ${fmtInt(r.msgsPerSec).padStart(8)} msg/s  p50 ${fmt(r.p50us, 0)} µs  p99 ${fmt(r.p99us, 0)} µs` +
             (config === 'direct' ? '' : `  proxy ${fmt(r.proxyCpuUsPerRt, 1)} µs CPU/rt (${fmt(r.proxyCpuPct, 0)}% core)`) +
+            (Number.isFinite(r.eluPct) ? `  event loop ${fmt(r.eluPct, 1)}%` : '') +
             `  [other processes ${fmt(r.otherCpuPct, 0)}%]`,
         );
       } catch (err) {
@@ -327,17 +341,17 @@ async function main(): Promise<number> {
       await sleep(300);
     }
   }
-  const table = report(results, notes, nginxVersion);
+  const table = report(results, notes, versions);
   console.log(`\n${table}\n`);
   mkdirSync(RESULTS, { recursive: true });
   const command = 'npm run bench   # BENCH_SECONDS=' + seconds + ' BENCH_ROUNDS=' + rounds;
   writeFileSync(join(RESULTS, 'ws-echo-latest.md'), `# ws-echo (latest run)\n\nReproduce: \`${command}\`\n\n${table}\n`);
   writeFileSync(
     join(RESULTS, 'ws-echo-latest.json'),
-    `${JSON.stringify({ finishedAt: new Date().toISOString(), seconds, warmup, rounds, connections, messageBytes, nginxVersion, notes, results }, null, 1)}\n`,
+    `${JSON.stringify({ finishedAt: new Date().toISOString(), seconds, warmup, rounds, connections, messageBytes, nginxVersion: versions.nginx, haproxyVersion: versions.haproxy, notes, results }, null, 1)}\n`,
   );
   console.log(`written: bench/results/ws-echo-latest.md, bench/results/ws-echo-latest.json (read by bench/suite for the combined table)`);
-  const prof = await profileRuns(nginxBinary);
+  const prof = await profileRuns(binaries);
   if (prof !== undefined) {
     writeFileSync(join(RESULTS, 'ws-echo-profile-latest.md'), `${prof}\n`);
     console.log('written: bench/results/ws-echo-profile-latest.md');
