@@ -157,6 +157,18 @@ describe('issue 10 item 8: a body a framework already read is still forwarded', 
       expect(seenOf(r.body).bytes.toString()).toBe('<a>1</a>');
     });
 
+    it('forwards the exact bytes a parser kept through its verify hook, when passed as the body option', async () => {
+      const { proxy } = await proxies.start({ backends: [backend.url] });
+      const app = express();
+      app.use(express.json({ verify: (req, _res, buf) => ((req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf) }));
+      app.use((req, response) => proxy.handleRequest(req, response, { body: (req as IncomingMessage & { rawBody?: Buffer }).rawBody }));
+      const front = `http://127.0.0.1:${await listenLocal(res, createServer(app))}`;
+      const json = '{ "a" : 1.0,\n  "a": 2 }';
+      const r = await httpRequest(`${front}/hook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json });
+      expect(r.status).toBe(200);
+      expect(seenOf(r.body).bytes.toString()).toBe(json);
+    });
+
     it('answers a request whose body was read and dropped with 500 ERR_BODY_CONSUMED, the generic body, and no backend request', async () => {
       const { proxy } = await proxies.start({ backends: [backend.url] });
       const errors = collectErrors(proxy);
@@ -239,6 +251,29 @@ describe('issue 10 item 8: a body a framework already read is still forwarded', 
       const r = await httpRequest(`${front}/t`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'plain ✓' });
       expect(r.status).toBe(200);
       expect(seenOf(r.body).bytes.toString()).toBe('plain ✓');
+    });
+
+    it('streams the body untouched when the proxied routes replace the parsers with one that reads nothing', async () => {
+      const { proxy } = await proxies.start({ backends: [backend.url] });
+      const app: FastifyInstance = Fastify();
+      await app.register(async (api) => {
+        api.removeAllContentTypeParsers();
+        api.addContentTypeParser('*', (_req, _payload, done) => done(null));
+        api.post('/api/*', (request, reply) => {
+          reply.hijack();
+          proxy.handleRequest(request.raw, reply.raw);
+        });
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      res.add(() => app.close());
+      const json = '{ "spaced" : 1.0 }';
+      const r = await httpRequest(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/x`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: json,
+      });
+      expect(r.status).toBe(200);
+      expect(seenOf(r.body).bytes.toString()).toBe(json);
     });
 
     it('refuses with ERR_BODY_CONSUMED when the route passes only request.raw (Fastify leaves no body on it)', async () => {
