@@ -58,6 +58,34 @@ export interface DrainOptions {
 }
 
 /**
+ * Options of {@link Proxy.handleRequest}.
+ *
+ * @example
+ * ```ts
+ * import type { HandleRequestOptions } from '@switchboard/proxy';
+ * const opts: HandleRequestOptions = { body: { name: 'x' } };
+ * ```
+ */
+export interface HandleRequestOptions {
+  /**
+   * The request body a framework already read from `req`, forwarded in place
+   * of the spent stream. A Buffer goes as is, a string in the Content-Type's
+   * charset, an object serialized as JSON (`application/json`,
+   * `application/*+json`) or as a form (`application/x-www-form-urlencoded`).
+   *
+   * @defaultValue `req.body` (where Express's body parsers put it)
+   * @remarks
+   * Used only when the request announced a body and another reader already
+   * took it; an unread request is streamed byte for byte as always. The body
+   * is sent with its own Content-Length (Transfer-Encoding dropped; for a
+   * string or object also Content-Encoding, as parsers decode it). A spent
+   * request with no usable body is refused with `ERR_BODY_CONSUMED` (500)
+   * before any backend is contacted.
+   */
+  readonly body?: unknown;
+}
+
+/**
  * An L7 reverse proxy for HTTP and WebSocket traffic. Create it with {@link createProxy}.
  *
  * @example
@@ -180,9 +208,26 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    *   else proxy.handleRequest(req, res);
    * }).listen(8080);
    * ```
+   *
+   * @remarks
+   * When a body parser already read the request (`express.json()`, a Fastify
+   * content-type parser), the stream is spent: the proxy then forwards
+   * `options.body`, or else `req.body`, with a fresh Content-Length (see
+   * {@link HandleRequestOptions.body}). Fastify keeps its parsed body on
+   * `request.body`, not on `request.raw`, so pass it:
+   * ```ts
+   * import Fastify from 'fastify';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * const app = Fastify();
+   * app.post('/api/*', (request, reply) => {
+   *   reply.hijack(); // the proxy answers on reply.raw
+   *   proxy.handleRequest(request.raw, reply.raw, { body: request.body });
+   * });
+   * ```
    */
-  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handleHttpRequest(this.#ctx, this.#dispatchers, req, res);
+  readonly handleRequest = (req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): void => {
+    handleHttpRequest(this.#ctx, this.#dispatchers, req, res, options?.body);
   };
 
   /**

@@ -38,7 +38,8 @@ export type ErrorCode =
   | 'ERR_HTTP_VERSION'
   | 'ERR_ORIGIN_FORBIDDEN'
   | 'ERR_CLIENT_LIMIT'
-  | 'ERR_MESSAGE_TOO_BIG';
+  | 'ERR_MESSAGE_TOO_BIG'
+  | 'ERR_BODY_CONSUMED';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -79,6 +80,7 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_ORIGIN_FORBIDDEN: { status: 403, closeCode: 1008 },
   ERR_CLIENT_LIMIT: { status: 429, closeCode: 1008 },
   ERR_MESSAGE_TOO_BIG: { status: 0, closeCode: 1009 },
+  ERR_BODY_CONSUMED: { status: 500, closeCode: 1011 },
 };
 
 /**
@@ -478,4 +480,22 @@ export class ClientLimitError extends SwitchboardError {
 export class MessageTooBigError extends SwitchboardError {
   readonly code = 'ERR_MESSAGE_TOO_BIG' as const;
   override readonly name = 'MessageTooBigError';
+}
+
+/**
+ * The request body was already read by another handler (a body parser) and the
+ * proxy has no body it can forward in its place: none was given in `req.body`
+ * or the `body` option of `proxy.handleRequest()`, or it is an object the
+ * proxy cannot serialize for the request's Content-Type. Client gets 500; the
+ * backend is not contacted and its health is not touched.
+ *
+ * @example
+ * ```ts
+ * import { ConsumedBodyError } from '@switchboard/proxy';
+ * console.log(new ConsumedBodyError('read by a parser').status); // 500
+ * ```
+ */
+export class ConsumedBodyError extends SwitchboardError {
+  readonly code = 'ERR_BODY_CONSUMED' as const;
+  override readonly name = 'ConsumedBodyError';
 }

@@ -6,6 +6,7 @@ import type { Backend } from './backend-pool';
 import { clientKey, entryContext } from './connection-table';
 import { moveSlot, type LiveConnection, type Opened, type ProxyContext } from './context';
 import { sendHttpError } from './error-response';
+import { consumedBodyOf, withReplayHeaders, type ReplayBody } from './consumed-body';
 import { tlsOptions } from './backend-tls';
 import {
   BackendConnectError,
@@ -15,6 +16,7 @@ import {
   BadHandshakeError,
   BadRequestError,
   ClientAbortedError,
+  ConsumedBodyError,
   ProxyClosingError,
   SourceExhaustedError,
   type SwitchboardError,
@@ -172,6 +174,8 @@ class HttpExchange implements LiveConnection {
   /** Backends tried before the current one; made on the first retry, as most requests never retry. */
   #tried: Set<string> | undefined;
   readonly #hasBody: boolean;
+  /** The body a framework already read from `req`, sent in its place. */
+  readonly #replay: ReplayBody | undefined;
   /** Read once: a request's socket reference does not outlive it. */
   readonly #proto: 'http' | 'https';
   /** The send whose callbacks count; undefined once the exchange is over. */
@@ -183,7 +187,7 @@ class HttpExchange implements LiveConnection {
   #headersSent = false;
   #done = false;
 
-  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened) {
+  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened, replay?: ReplayBody) {
     this.#ctx = ctx;
     this.#dispatchers = dispatchers;
     this.#req = req;
@@ -191,6 +195,8 @@ class HttpExchange implements LiveConnection {
     this.#opened = opened;
     this.#hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     this.#proto = (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    this.#replay = replay;
+    if (replay !== undefined) opened.entry.bytesIn += replay.bytes.length;
     ctx.live.add(this);
     (res as ExchangeResponse)[kExchange] = this;
     res.on('close', resOnClose);
@@ -213,11 +219,12 @@ class HttpExchange implements LiveConnection {
       forwarded: options.forwarded,
       upgrade: false,
     });
+    const replay = this.#replay;
     const attempt = new Attempt(this);
     this.#attempt = attempt;
     this.#dispatchers.get(this.#opened.backend).dispatch(
       // undici destroys a stream body it has finished with, so it gets a wrapper, never the request itself.
-      { path: req.url ?? '/', method: req.method ?? 'GET', headers, body: this.#hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null },
+      { path: req.url ?? '/', method: req.method ?? 'GET', headers: replay === undefined ? headers : withReplayHeaders(headers, replay), body: replay?.bytes ?? (this.#hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null) },
       attempt,
     );
   }
@@ -361,7 +368,7 @@ class HttpExchange implements LiveConnection {
  * Handles one HTTP request: pick, forward through undici, stream the answer back. Never throws.
  * @internal
  */
-export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse): void {
+export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, body?: unknown): void {
   const clientAddress = clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0);
   let refused: SwitchboardError | undefined;
   if (ctx.isClosing()) refused = new ProxyClosingError('proxy is closing', { clientAddress });
@@ -373,10 +380,17 @@ export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatc
   if (refused === undefined && req.headers.upgrade?.toLowerCase().includes('websocket')) {
     refused = new BadHandshakeError('Connection header does not contain upgrade', { clientAddress });
   }
+  // Refused before a backend is picked: a body read by another handler is the embedder's doing, not the backend's.
+  let replay: ReplayBody | undefined;
+  if (refused === undefined) {
+    const kept = consumedBodyOf(req as IncomingMessage & { body?: unknown }, body, { clientAddress });
+    if (kept instanceof ConsumedBodyError) refused = kept;
+    else replay = kept;
+  }
   if (refused === undefined) {
     const opened = ctx.open(req, 'http');
     if ('entry' in opened) {
-      new HttpExchange(ctx, dispatchers, req, res, opened);
+      new HttpExchange(ctx, dispatchers, req, res, opened, replay);
       return;
     }
     refused = opened;

@@ -1,5 +1,5 @@
 export { createProxy, Proxy } from './create-proxy';
-export type { DrainOptions } from './create-proxy';
+export type { DrainOptions, HandleRequestOptions } from './create-proxy';
 export type { ProxyEvents } from './events';
 export { DEFAULT_HIDDEN_HEADERS } from './options';
 export type { BackendSpec, BackendTlsOptions, HideHeadersOption, ProxyOptions } from './options';
@@ -23,6 +23,7 @@ export {
   UriTooLongError,
   ClientAbortedError,
   ClientResetError,
+  ConsumedBodyError,
   HandshakeTimeoutError,
   IdleTimeoutError,
   InvalidOptionError,
