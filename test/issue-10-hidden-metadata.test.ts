@@ -158,5 +158,15 @@ describe('issue 10 item 9: hidden metadata, the remaining forms', () => {
       expect(redirect.data.toString('latin1')).toMatch(new RegExp(`\r\nlocation: http://127\\.0\\.0\\.1:${port}/x\r\n`, 'i'));
       expect(redirect.data.toString('latin1')).not.toContain(String(backendPort));
     });
+
+    it('sends the same on the upgrade path when an HTTP/1.0 handshake has no Host', async () => {
+      const backend = await startBackend(res, 'a');
+      const upgradeHosts: (string | undefined)[] = [];
+      backend.server.prependListener('upgrade', (req) => upgradeHosts.push(req.headers.host));
+      const { port } = await proxies.start({ backends: [backend.url] });
+      const answer = await rawExchange(port, [head('GET /ws HTTP/1.0', ...WS_HEADERS), { wait: 100 }], 300);
+      expect(answer.status).toBe(101);
+      expect(upgradeHosts).toEqual([`127.0.0.1:${port}`]);
+    });
   });
 });

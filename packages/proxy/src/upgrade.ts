@@ -19,7 +19,7 @@ import {
   UnsupportedWebSocketVersionError,
   type SwitchboardError,
 } from './errors';
-import { filterResponseHeaders, filterTrailerBlock, forwardRequestHeaders, KEEP_FOR_RAW_BODY, KEEP_FOR_UPGRADE, publicOriginOf } from './header-policy';
+import { filterResponseHeaders, filterTrailerBlock, forwardRequestHeaders, KEEP_FOR_RAW_BODY, KEEP_FOR_UPGRADE, publicOriginOf, requestHost } from './header-policy';
 import { isSourceExhausted } from './source-addresses';
 import { tlsOptions } from './backend-tls';
 import { BackendReader } from './read-buffer';
@@ -152,6 +152,7 @@ class WebSocketTunnel implements LiveConnection {
       xForwarded: options.xForwarded,
       forwarded: options.forwarded,
       upgrade: true,
+      fallbackHost: requestHost(this.#req),
     });
     const attempt: Attempt = { socket, reader, timer: undefined, head: undefined, refusal: undefined };
     this.#attempt = attempt;
@@ -271,7 +272,7 @@ class WebSocketTunnel implements LiveConnection {
   };
 
   #publicOrigin(): string | undefined {
-    return publicOriginOf(this.#req.headers.host, isEncrypted(this.#client) ? 'https' : 'http');
+    return publicOriginOf(requestHost(this.#req), isEncrypted(this.#client) ? 'https' : 'http');
   }
 
   #backendOnUpgrade(res: ResponseHead, upstream: Socket, upstreamHead: Buffer): void {
