@@ -20,6 +20,14 @@ const UNKNOWN_ORIGIN = 'http://switchboard.invalid';
  */
 const FOREIGN_BASE = 'x-switchboard:/';
 
+let lastBase = { base: '', origin: '' };
+
+/** The serialised origin of `base`, from a one-entry cache: a proxy's clients use a handful of hosts. */
+function baseOrigin(base: string): string {
+  if (base !== lastBase.base) lastBase = { base, origin: parseUrl('/', base)?.origin ?? '' };
+  return lastBase.origin;
+}
+
 function parseUrl(value: string, base: string): URL | undefined {
   try {
     return new URL(value, base);
@@ -47,8 +55,12 @@ const PLAIN_PATH = /^\/[A-Za-z0-9._~%!$&'()*+,;=:@?#-]/;
  */
 export function rewriteBackendUrl(value: string, backendHosts: ReadonlySet<string>, publicOrigin: string | undefined): string {
   if (value === '' || PLAIN_PATH.test(value)) return value;
-  let url = parseUrl(value, publicOrigin ?? UNKNOWN_ORIGIN);
+  const base = publicOrigin ?? UNKNOWN_ORIGIN;
+  let url = parseUrl(value, base);
   if (url === undefined || !backendHosts.has(hostKey(url))) {
+    // Only a value read as relative to the base can name a host under another scheme; an absolute one to another
+    // host (the common external redirect) is not parsed twice.
+    if (url !== undefined && url.origin !== baseOrigin(base)) return value;
     url = parseUrl(value, FOREIGN_BASE);
     if (url === undefined || !backendHosts.has(hostKey(url))) return value;
   }
