@@ -290,7 +290,6 @@ export const KEEP_FOR_RAW_BODY: ReadonlySet<string> = new Set(['transfer-encodin
 /** A response Node re-frames itself keeps no hop-by-hop header. @internal */
 export const KEEP_NONE: ReadonlySet<string> = new Set();
 
-
 /**
  * Response headers for the client: hop-by-hop and hidden headers removed,
  * Location rewritten, the proxy's Server and any strategy headers added.
