@@ -99,13 +99,20 @@ export class ChunkedBodyEnd {
   #digits = 0;
   #remaining = 0;
   #failed = false;
+  #trailerStart = -1;
 
   get failed(): boolean {
     return this.#failed;
   }
 
+  /** Offset in the last pushed buffer where the trailer section (after the last chunk) began, or -1. */
+  get trailerStart(): number {
+    return this.#trailerStart;
+  }
+
   /** Consumes bytes; returns the offset just past the body's end in `buf`, or -1 while it goes on. */
   push(buf: Buffer): number {
+    this.#trailerStart = -1;
     for (let i = 0; i < buf.length; i++) {
       const c = buf[i]!;
       switch (this.#state) {
@@ -124,8 +131,10 @@ export class ChunkedBodyEnd {
           break;
         case 'size-lf':
           if (c !== 0x0a) return this.#fail();
-          if (this.#size === 0) this.#state = 'trailer';
-          else {
+          if (this.#size === 0) {
+            this.#state = 'trailer';
+            this.#trailerStart = i + 1;
+          } else {
             this.#remaining = this.#size;
             this.#state = 'data';
           }
@@ -169,5 +178,60 @@ export class ChunkedBodyEnd {
     this.#failed = true;
     this.#state = 'done';
     return 0;
+  }
+}
+
+/**
+ * A chunked body relayed byte for byte, except its trailer section: chunks
+ * pass through as they come; the trailer fields are held (at most
+ * {@link MAX_RESPONSE_HEAD} bytes) until the body ends and are then handed to
+ * `filter`, whose text is relayed instead (a trailer may name the backend as a
+ * header can: see `filterTrailerBlock`).
+ * @internal
+ */
+export class FilteredChunkedBody {
+  readonly #end = new ChunkedBodyEnd();
+  readonly #filter: (block: string) => string;
+  #trailers: Buffer[] | undefined;
+  #trailerBytes = 0;
+  #tooLarge = false;
+
+  constructor(filter: (block: string) => string) {
+    this.#filter = filter;
+  }
+
+  /** True once the body is malformed or its trailers exceed the bound. */
+  get failed(): boolean {
+    return this.#end.failed || this.#tooLarge;
+  }
+
+  /**
+   * Consumes bytes: `relay` is what to write to the client now (undefined for
+   * nothing), `end` the offset just past the body's end in `buf`, or -1.
+   */
+  push(buf: Buffer): { readonly relay: Buffer | undefined; readonly end: number } {
+    const end = this.#end.push(buf);
+    if (this.#end.failed) return { relay: undefined, end: -1 };
+    const take = end >= 0 ? end : buf.length;
+    const start = this.#trailers === undefined ? this.#end.trailerStart : 0;
+    let relay: Buffer | undefined;
+    if (start < 0) relay = take > 0 ? buf.subarray(0, take) : undefined;
+    else {
+      relay = start > 0 ? buf.subarray(0, start) : undefined;
+      // A copy: the reader's buffer is reused for the next read.
+      const held = Buffer.from(buf.subarray(start, take));
+      (this.#trailers ??= []).push(held);
+      this.#trailerBytes += held.length;
+      if (this.#trailerBytes > MAX_RESPONSE_HEAD) {
+        this.#tooLarge = true;
+        return { relay: undefined, end: -1 };
+      }
+    }
+    if (end >= 0 && this.#trailers !== undefined) {
+      const block = Buffer.from(this.#filter(Buffer.concat(this.#trailers).toString('latin1')), 'latin1');
+      this.#trailers = undefined;
+      relay = relay === undefined ? block : Buffer.concat([relay, block]);
+    }
+    return { relay, end };
   }
 }

@@ -12,6 +12,7 @@ import {
   UriTooLongError,
   type SwitchboardError,
 } from './errors';
+import { formatIp, parseIp } from './ip-address';
 import { createOriginPolicy, type OriginCheck } from './origin-policy';
 import type { ProxyEndpoint } from './proxy-protocol';
 import type { ResolvedOptions } from './resolve-options';
@@ -53,9 +54,24 @@ export class EdgeGuard {
     return this.#trust.isTrusted(address);
   }
 
-  /** Records the client a trusted PROXY header announced for this connection. */
-  setProxiedClient(socket: Socket, endpoint: ProxyEndpoint): void {
-    this.#proxied.set(socket, endpoint);
+  /**
+   * Records what a trusted PROXY header said about this connection's client.
+   *
+   * @param endpoint - the announced source, or undefined when the header names
+   *   none (v1 UNKNOWN; v2 LOCAL, AF_UNSPEC or AF_UNIX). The peer itself then
+   *   stands as the client, and its forwarding headers are not believed: they
+   *   were written by whoever the balancer relayed (a balancer health check
+   *   sends no HTTP of its own), so believing them would let any client choose
+   *   its address.
+   */
+  setProxiedClient(socket: Socket, endpoint: ProxyEndpoint | undefined): void {
+    if (endpoint !== undefined) {
+      this.#proxied.set(socket, endpoint);
+      return;
+    }
+    const peer = socket.remoteAddress ?? '';
+    const ip = parseIp(peer);
+    this.#proxied.set(socket, { address: ip === undefined ? peer : formatIp(ip.bytes), port: socket.remotePort ?? 0 });
   }
 
   /**

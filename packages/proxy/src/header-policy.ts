@@ -1,24 +1,40 @@
 /**
  * Pure header transforms: hop-by-hop removal, X-Forwarded-* / Forwarded,
- * hiding backend metadata, Location rewriting. No sockets, and no state but a
- * one-entry cache in {@link publicOriginOf}.
+ * hiding backend metadata (in headers and trailers), Location rewriting (the
+ * URL side is in public-origin.ts). No sockets and no state.
  *
  * Headers travel as flat raw arrays (`[name, value, name, value, ...]`), the
  * form Node's `rawHeaders` has and `writeHead`/undici accept, so duplicates and
  * order survive and no intermediate object is built.
  */
+import { rewriteBackendUrl } from './public-origin';
+
+export { hostKey, publicOriginOf, requestHost, rewriteBackendUrl } from './public-origin';
 
 /** Headers that describe one hop, never forwarded (RFC 9110 section 7.6.1). */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'http2-settings'];
 
-/** Request headers the proxy sets itself (or Node answers itself: `expect: 100-continue`). */
-const PROXY_OWNED_REQUEST = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'expect'];
+/**
+ * Request headers the proxy sets itself (or Node answers itself: `expect: 100-continue`), and headers that make the
+ * same claims under other names: apps and frameworks believe them (Rack takes `X-Forwarded-Ssl: on` or
+ * `Front-End-Https: on` as https, many apps take `X-Real-IP` as the client), so a client must not write them. Every
+ * other `X-Forwarded-*` name goes too, by prefix ({@link isForwardingName}).
+ */
+const PROXY_OWNED_REQUEST = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'expect', 'x-real-ip', 'front-end-https', 'x-url-scheme'];
+
+/**
+ * End-to-end headers a `Connection` header may not remove: the backend would then see the proxy's own request
+ * target (`Host: 127.0.0.1:9001`, which an echoing app reveals), a body without its length, or a handshake
+ * without its key.
+ */
+const NEVER_HOP_BY_HOP = ['host', 'content-length', 'sec-websocket-key', 'sec-websocket-version'];
 
 /** What a header name is to the proxy, as bit flags. */
 const HOP = 1;
 const PROXY_OWNED = 2;
 const IS_HOST = 4;
 const IS_UPGRADE = 8;
+const PROTECTED = 16;
 
 /** A header name the proxy treats specially: its lowercase form and what it is. */
 interface KnownName {
@@ -39,7 +55,8 @@ const KNOWN: readonly (readonly KnownName[] | undefined)[] = (() => {
   };
   add(HOP_BY_HOP, HOP);
   add(PROXY_OWNED_REQUEST, PROXY_OWNED);
-  add(['host'], IS_HOST);
+  add(['host'], IS_HOST | PROTECTED);
+  add(NEVER_HOP_BY_HOP.filter((n) => n !== 'host'), PROTECTED);
   return byLength;
 })();
 
@@ -102,7 +119,8 @@ function isTrimmed(c: number): boolean {
  * Tokens that already name a hop-by-hop header (`keep-alive`, `upgrade`, the
  * usual ones) add nothing and are skipped, so the common `Connection:
  * keep-alive` allocates no Set. The value is scanned by character code rather
- * than split, for the same reason.
+ * than split, for the same reason. Tokens naming a protected end-to-end header
+ * ({@link NEVER_HOP_BY_HOP}) are skipped too: `Connection: host` removes nothing.
  */
 function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
@@ -119,7 +137,8 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
       while (b > a && isTrimmed(value.charCodeAt(b - 1))) b--;
       if (b > a) {
         const known = knownNameAt(value, a, b);
-        if (known === undefined || (known.flags & HOP) === 0) (tokens ??= new Set()).add(value.slice(a, b).toLowerCase());
+        // Hop-by-hop names are dropped anyway; protected ones are never dropped.
+        if (known === undefined || (known.flags & (HOP | PROTECTED)) === 0) (tokens ??= new Set()).add(value.slice(a, b).toLowerCase());
       }
       start = end + 1;
     }
@@ -155,6 +174,16 @@ export interface ForwardContext {
   readonly forwarded: boolean;
   /** Keep `Upgrade` and send `Connection: Upgrade` (WebSocket handshakes). */
   readonly upgrade: boolean;
+  /**
+   * Host to send when the request has none (HTTP/1.0): the address the client reached the proxy at
+   * ({@link requestHost}). Without it the HTTP client fills in the backend's own address.
+   */
+  readonly fallbackHost?: string | undefined;
+}
+
+/** True for `X-Forwarded-*`: every such name is the proxy's to write, never the client's. */
+function isForwardingName(name: string): boolean {
+  return name.length > 12 && matchesLowerAt(name, 0, 'x-forwarded-');
 }
 
 function forwardedNode(address: string): string {
@@ -165,8 +194,9 @@ function forwardedNode(address: string): string {
  * Request headers for the backend: hop-by-hop removed, X-Forwarded-* replaced.
  *
  * @remarks
- * X-Forwarded-* and Forwarded from the client are dropped and set afresh: a
- * client must not be able to choose the address a backend believes it has.
+ * X-Forwarded-*, Forwarded and their aliases from the client are dropped, and
+ * For/Proto/Host (or Forwarded) set afresh: a client must not be able to choose
+ * the address or scheme a backend believes it has.
  * @internal
  */
 export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContext): string[] {
@@ -177,10 +207,14 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
     const name = raw[i]!;
     const flags = knownName(name)?.flags ?? 0;
     if ((flags & IS_HOST) !== 0) host ??= raw[i + 1];
-    if ((flags & (HOP | PROXY_OWNED)) !== 0 || (named !== undefined && named.has(lowerName(name)))) {
+    if ((flags & (HOP | PROXY_OWNED)) !== 0 || isForwardingName(name) || (named !== undefined && named.has(lowerName(name)))) {
       if (!(ctx.upgrade && (flags & IS_UPGRADE) !== 0)) continue;
     }
     out.push(name, raw[i + 1]!);
+  }
+  if (host === undefined && ctx.fallbackHost !== undefined) {
+    host = ctx.fallbackHost;
+    out.push('Host', host);
   }
   if (ctx.upgrade) out.push('Connection', 'Upgrade');
   if (ctx.xForwarded) {
@@ -256,32 +290,6 @@ export const KEEP_FOR_RAW_BODY: ReadonlySet<string> = new Set(['transfer-encodin
 /** A response Node re-frames itself keeps no hop-by-hop header. @internal */
 export const KEEP_NONE: ReadonlySet<string> = new Set();
 
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
-
-/** Lowercase `host:port` with the default port made explicit. @internal */
-export function hostKey(url: URL): string {
-  return `${url.hostname.toLowerCase()}:${url.port || DEFAULT_PORTS[url.protocol] || ''}`;
-}
-
-/**
- * Rewrites an absolute URL that points at a backend to the proxy's public
- * origin (or to a relative reference when the public host is unknown).
- * Returns the value unchanged when it points elsewhere or is relative.
- * @internal
- */
-export function rewriteBackendUrl(value: string, backendHosts: ReadonlySet<string>, publicOrigin: string | undefined): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return value;
-  }
-  if (!backendHosts.has(hostKey(url))) return value;
-  const rest = `${url.pathname}${url.search}${url.hash}`;
-  return publicOrigin === undefined ? rest : `${publicOrigin}${rest}`;
-}
-
 /**
  * Response headers for the client: hop-by-hop and hidden headers removed,
  * Location rewritten, the proxy's Server and any strategy headers added.
@@ -297,6 +305,49 @@ export function filterResponseHeaders(
   keep: ReadonlySet<string>,
   extra?: Readonly<Record<string, string | readonly string[]>>,
 ): string[] {
+  const out = filterFields(raw, policy, publicOrigin, keep);
+  if (policy.server !== undefined) out.push('Server', policy.server);
+  if (extra !== undefined) {
+    for (const [name, value] of Object.entries(extra)) {
+      if (typeof value === 'string') out.push(name, value);
+      else for (const v of value) out.push(name, v);
+    }
+  }
+  return out;
+}
+
+/**
+ * Trailer fields for the client, filtered as response headers are: hidden
+ * names and hop-by-hop fields dropped, Location and Content-Location rewritten.
+ * A trailer is a header that comes late; a backend that names itself there
+ * must be hidden all the same.
+ * @internal
+ */
+export function filterTrailers(raw: readonly string[], policy: ResponsePolicy, publicOrigin: string | undefined): string[] {
+  return filterFields(raw, policy, publicOrigin, KEEP_NONE);
+}
+
+/**
+ * A raw chunked trailer section (the field lines after the last chunk, and the
+ * blank line that ends the body), filtered by {@link filterTrailers} and
+ * written back with CRLF line ends. For a body relayed byte for byte (a
+ * refused upgrade); a line that is not `name: value` is dropped.
+ * @internal
+ */
+export function filterTrailerBlock(block: string, policy: ResponsePolicy, publicOrigin: string | undefined): string {
+  const raw: string[] = [];
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(line.slice(0, colon))) continue;
+    raw.push(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  const kept = filterTrailers(raw, policy, publicOrigin);
+  let out = '';
+  for (let i = 0; i < kept.length; i += 2) out += `${kept[i]}: ${kept[i + 1]}\r\n`;
+  return `${out}\r\n`;
+}
+
+function filterFields(raw: readonly string[], policy: ResponsePolicy, publicOrigin: string | undefined, keep: ReadonlySet<string>): string[] {
   const named = connectionTokens(raw);
   const out: string[] = [];
   const backendHosts = policy.backendHosts;
@@ -316,27 +367,6 @@ export function filterResponseHeaders(
     }
     out.push(name, value);
   }
-  if (policy.server !== undefined) out.push('Server', policy.server);
-  if (extra !== undefined) {
-    for (const [name, value] of Object.entries(extra)) {
-      if (typeof value === 'string') out.push(name, value);
-      else for (const v of value) out.push(name, v);
-    }
-  }
   return out;
 }
 
-/**
- * The origin clients used to reach the proxy, from the request's Host header.
- * @internal
- */
-export function publicOriginOf(host: string | undefined, proto: 'http' | 'https'): string | undefined {
-  if (host === undefined) return undefined;
-  // Clients of one proxy send a handful of Host values: the last answer skips the regex and the concatenation.
-  if (host === lastOrigin.host && proto === lastOrigin.proto) return lastOrigin.origin;
-  const origin = /^[a-z0-9.\-_~[\]:]+$/i.test(host) ? `${proto}://${host}` : undefined;
-  lastOrigin = { host, proto, origin };
-  return origin;
-}
-
-let lastOrigin: { readonly host: string; readonly proto: string; readonly origin: string | undefined } = { host: '', proto: '', origin: undefined };

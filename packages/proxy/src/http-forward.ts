@@ -21,7 +21,7 @@ import {
   SourceExhaustedError,
   type SwitchboardError,
 } from './errors';
-import { filterResponseHeaders, forwardRequestHeaders, KEEP_NONE, publicOriginOf } from './header-policy';
+import { filterResponseHeaders, filterTrailers, forwardRequestHeaders, KEEP_NONE, publicOriginOf, requestHost } from './header-policy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
 
@@ -218,6 +218,7 @@ class HttpExchange implements LiveConnection {
       xForwarded: options.xForwarded,
       forwarded: options.forwarded,
       upgrade: false,
+      fallbackHost: requestHost(req),
     });
     const replay = this.#replay;
     const attempt = new Attempt(this);
@@ -267,7 +268,7 @@ class HttpExchange implements LiveConnection {
     const raw: string[] = new Array<string>(rawHeaders.length);
     // latin1 keeps every byte of a header value as it came, whatever its encoding.
     for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
-    const headers = filterResponseHeaders(raw, responsePolicy, publicOriginOf(this.#req.headers.host, this.#proto), KEEP_NONE, extra);
+    const headers = filterResponseHeaders(raw, responsePolicy, publicOriginOf(requestHost(this.#req), this.#proto), KEEP_NONE, extra);
     this.#res.writeHead(statusCode, headers);
     return true;
   }
@@ -288,9 +289,12 @@ class HttpExchange implements LiveConnection {
   onComplete(trailers: Buffer[] | null): void {
     const res = this.#res;
     if (trailers !== null && trailers.length > 0) {
+      const raw: string[] = [];
+      for (let i = 0; i < trailers.length; i++) raw.push(trailers[i]!.toString('latin1'));
+      const kept = filterTrailers(raw, this.#ctx.responsePolicy, publicOriginOf(requestHost(this.#req), this.#proto));
       const pairs: [string, string][] = [];
-      for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')]);
-      res.addTrailers(pairs);
+      for (let i = 0; i < kept.length; i += 2) pairs.push([kept[i]!, kept[i + 1]!]);
+      if (pairs.length > 0) res.addTrailers(pairs);
     }
     res.end();
   }

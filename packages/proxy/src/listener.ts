@@ -58,7 +58,7 @@ export class Listener {
           socket.destroy();
           return;
         }
-        if (result.source !== undefined) edge.setProxiedClient(socket, result.source);
+        edge.setProxiedClient(socket, result.source);
         this.server.emit('connection', socket);
       });
     });

@@ -19,12 +19,12 @@ import {
   UnsupportedWebSocketVersionError,
   type SwitchboardError,
 } from './errors';
-import { filterResponseHeaders, forwardRequestHeaders, KEEP_FOR_RAW_BODY, KEEP_FOR_UPGRADE, publicOriginOf } from './header-policy';
+import { filterResponseHeaders, filterTrailerBlock, forwardRequestHeaders, KEEP_FOR_RAW_BODY, KEEP_FOR_UPGRADE, publicOriginOf, requestHost } from './header-policy';
 import { isSourceExhausted } from './source-addresses';
 import { tlsOptions } from './backend-tls';
 import { BackendReader } from './read-buffer';
 import { Splice, type SpliceOwner } from './splice';
-import { bodyFraming, ChunkedBodyEnd, parseResponseHead, serializeRequest, type BodyFraming, type ResponseHead } from './backend-handshake';
+import { bodyFraming, FilteredChunkedBody, parseResponseHead, serializeRequest, type BodyFraming, type ResponseHead } from './backend-handshake';
 
 
 /** One try at a backend: its socket, timer, the answer's head so far, and a refusal being relayed. */
@@ -34,7 +34,7 @@ interface Attempt {
   readonly reader: BackendReader | undefined;
   timer: NodeJS.Timeout | undefined;
   head: Buffer | undefined;
-  refusal: { readonly framing: BodyFraming; remaining: number; readonly chunked: ChunkedBodyEnd | undefined } | undefined;
+  refusal: { readonly framing: BodyFraming; remaining: number; readonly chunked: FilteredChunkedBody | undefined } | undefined;
 }
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -152,6 +152,7 @@ class WebSocketTunnel implements LiveConnection {
       xForwarded: options.xForwarded,
       forwarded: options.forwarded,
       upgrade: true,
+      fallbackHost: requestHost(this.#req),
     });
     const attempt: Attempt = { socket, reader, timer: undefined, head: undefined, refusal: undefined };
     this.#attempt = attempt;
@@ -271,7 +272,7 @@ class WebSocketTunnel implements LiveConnection {
   };
 
   #publicOrigin(): string | undefined {
-    return publicOriginOf(this.#req.headers.host, isEncrypted(this.#client) ? 'https' : 'http');
+    return publicOriginOf(requestHost(this.#req), isEncrypted(this.#client) ? 'https' : 'http');
   }
 
   #backendOnUpgrade(res: ResponseHead, upstream: Socket, upstreamHead: Buffer): void {
@@ -323,7 +324,9 @@ class WebSocketTunnel implements LiveConnection {
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nConnection: close\r\n`;
     for (let i = 0; i < kept.length; i += 2) head += `${kept[i]}: ${kept[i + 1]}\r\n`;
     this.#client.write(`${head}\r\n`);
-    attempt.refusal = { framing, remaining: framing.kind === 'length' ? framing.length : 0, chunked: framing.kind === 'chunked' ? new ChunkedBodyEnd() : undefined };
+    const origin = this.#publicOrigin();
+    const chunked = framing.kind === 'chunked' ? new FilteredChunkedBody((block) => filterTrailerBlock(block, this.#ctx.responsePolicy, origin)) : undefined;
+    attempt.refusal = { framing, remaining: framing.kind === 'length' ? framing.length : 0, chunked };
     if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
       this.#refusalDone(attempt);
       return;
@@ -334,6 +337,7 @@ class WebSocketTunnel implements LiveConnection {
   /** Relays refusal body bytes until the body ends by its framing (or the backend closes). */
   #relayRefusal(attempt: Attempt, chunk: Buffer): void {
     const refusal = attempt.refusal!;
+    let out = chunk;
     let take = chunk.length;
     let finished = false;
     if (refusal.framing.kind === 'length') {
@@ -341,18 +345,18 @@ class WebSocketTunnel implements LiveConnection {
       refusal.remaining -= take;
       finished = refusal.remaining === 0;
     } else if (refusal.chunked !== undefined) {
-      const end = refusal.chunked.push(chunk);
+      // Trailer fields are held until the body ends and go out filtered: what is relayed is `relay`.
+      const { relay, end } = refusal.chunked.push(chunk);
       if (refusal.chunked.failed) {
         this.teardown(new BackendProtocolError('backend sent an invalid chunked body', this.#errorContext()));
         return;
       }
-      if (end >= 0) {
-        take = end;
-        finished = true;
-      }
+      out = relay ?? Buffer.alloc(0);
+      take = out.length;
+      finished = end >= 0;
     }
     this.#opened.entry.bytesOut += take;
-    if (take > 0) this.#client.write(take === chunk.length ? chunk : chunk.subarray(0, take));
+    if (take > 0) this.#client.write(take === out.length ? out : out.subarray(0, take));
     if (finished) this.#refusalDone(attempt);
   }
 

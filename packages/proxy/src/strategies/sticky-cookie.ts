@@ -37,6 +37,14 @@ let warnedRandomSecret = false;
  * Attributes of the affinity cookie. `SameSite=None` requires `secure: true`
  * (browsers drop the cookie otherwise), so the type only allows it with it.
  *
+ * `secure`: `true` always sends `Secure`, `false` never does; left undefined
+ * (the default) it is sent when the request reached the proxy over TLS.
+ *
+ * @remarks
+ * A cookie set over https without `Secure` is also sent over plain http, where
+ * anyone on the path can read or replace it, and so choose the backend. Behind
+ * a balancer that terminates TLS the proxy sees plain http: set `secure: true`.
+ *
  * @example
  * ```ts
  * import type { StickyCookieAttributes } from '@switchboard/proxy';
@@ -148,7 +156,11 @@ export class StickyCookieStrategy implements Strategy {
   readonly cookie: string;
   readonly #secrets: readonly Uint8Array[];
   readonly #base: Strategy;
+  /** Attributes without `Secure`, and with it. */
   readonly #attributes: string;
+  readonly #secureAttributes: string;
+  /** `Secure` always (true), never (false), or when the request came over TLS (undefined). */
+  readonly #secure: boolean | undefined;
   /** Token (under any accepted secret) -> backend. */
   #byToken = new Map<string, BackendView>();
   /** Backend -> token under the signing secret. */
@@ -167,7 +179,14 @@ export class StickyCookieStrategy implements Strategy {
       throw new InvalidOptionError('StickyCookieStrategy: base must be a strategy object with pick()');
     }
     this.#base = base;
-    this.#attributes = formatAttributes(options.attributes ?? {});
+    const attributes = options.attributes ?? {};
+    this.#attributes = formatAttributes(attributes);
+    this.#secureAttributes = `${this.#attributes}; Secure`;
+    const secure: unknown = attributes.secure;
+    if (secure !== undefined && typeof secure !== 'boolean') {
+      throw new InvalidOptionError(`StickyCookieStrategy: attributes.secure must be a boolean or undefined, got ${String(secure)}`);
+    }
+    this.#secure = secure;
   }
 
   /** The opaque cookie value for `id` under the signing secret. */
@@ -205,7 +224,8 @@ export class StickyCookieStrategy implements Strategy {
     const token = this.#tokenOf.get(backend) ?? this.tokenFor(backend.id);
     // Already carrying the current token for this backend: nothing to set.
     if (readCookie(context.req.headers.cookie, this.cookie) === token) return extra;
-    const setCookie = `${this.cookie}=${token}${this.#attributes}`;
+    const secure = this.#secure ?? (context.req.socket as { encrypted?: boolean }).encrypted === true;
+    const setCookie = `${this.cookie}=${token}${secure ? this.#secureAttributes : this.#attributes}`;
     const previous = extra?.['set-cookie'];
     const cookies = previous === undefined ? setCookie : [...(typeof previous === 'string' ? [previous] : previous), setCookie];
     return { ...extra, 'set-cookie': cookies };
@@ -269,7 +289,6 @@ function formatAttributes(attributes: StickyCookieAttributes): string {
     throw new InvalidOptionError("StickyCookieStrategy: attributes.sameSite 'None' requires secure: true");
   }
   parts.push(`SameSite=${sameSite}`);
-  if (attributes.secure === true) parts.push('Secure');
   return `; ${parts.join('; ')}`;
 }
 

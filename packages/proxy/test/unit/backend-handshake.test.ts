@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ChunkedBodyEnd, bodyFraming, parseResponseHead, serializeRequest } from '../../src/backend-handshake';
+import { ChunkedBodyEnd, FilteredChunkedBody, MAX_RESPONSE_HEAD, bodyFraming, parseResponseHead, serializeRequest } from '../../src/backend-handshake';
 
 describe('backend handshake', () => {
   describe('serializeRequest()', () => {
@@ -87,6 +87,54 @@ describe('backend handshake', () => {
       const tracker = new ChunkedBodyEnd();
       tracker.push(Buffer.from('zz\r\n'));
       expect(tracker.failed).toBe(true);
+    });
+  });
+
+  describe('FilteredChunkedBody', () => {
+    const body = Buffer.from('4\r\nnope\r\n3;ext=1\r\nabc\r\n0\r\nX-Backend: b7\r\nX-Checksum: 1\r\n\r\n');
+    const upper = (block: string): string => block.replace(/X-Backend: b7\r\n/, '').toUpperCase();
+
+    it('relays chunks as they come and the trailer section filtered, however the body is split', () => {
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 1, max: body.length }), { maxLength: 6 }), (cuts) => {
+          const points = [...new Set(cuts)].sort((a, b) => a - b);
+          const filter = new FilteredChunkedBody(upper);
+          const out: Buffer[] = [];
+          let end = -1;
+          let from = 0;
+          for (const to of [...points, body.length]) {
+            if (to <= from) continue;
+            const r = filter.push(body.subarray(from, to));
+            if (r.relay !== undefined) out.push(r.relay);
+            if (r.end >= 0) end = from + r.end;
+            from = to;
+          }
+          expect(filter.failed).toBe(false);
+          expect(end).toBe(body.length);
+          expect(Buffer.concat(out).toString()).toBe('4\r\nnope\r\n3;ext=1\r\nabc\r\n0\r\nX-CHECKSUM: 1\r\n\r\n');
+        }),
+      );
+    });
+
+    it('stops at the end of the body and leaves the bytes after it', () => {
+      const filter = new FilteredChunkedBody((b) => b);
+      const r = filter.push(Buffer.from('1\r\na\r\n0\r\n\r\nHTTP/1.1 200 OK'));
+      expect(r.end).toBe(11);
+      expect(r.relay?.toString()).toBe('1\r\na\r\n0\r\n\r\n');
+    });
+
+    it('fails on trailers larger than a response head instead of holding them', () => {
+      const filter = new FilteredChunkedBody((b) => b);
+      filter.push(Buffer.from('0\r\n'));
+      const r = filter.push(Buffer.from(`X-Big: ${'a'.repeat(MAX_RESPONSE_HEAD)}\r\n`));
+      expect(r).toEqual({ relay: undefined, end: -1 });
+      expect(filter.failed).toBe(true);
+    });
+
+    it('fails on a malformed chunk like ChunkedBodyEnd', () => {
+      const filter = new FilteredChunkedBody((b) => b);
+      expect(filter.push(Buffer.from('zz\r\n')).relay).toBeUndefined();
+      expect(filter.failed).toBe(true);
     });
   });
 });

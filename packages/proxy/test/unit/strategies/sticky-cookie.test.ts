@@ -128,6 +128,33 @@ describe('StickyCookieStrategy', () => {
     expect(rotated.strategy.tokenFor('node-a')).not.toBe(old.strategy.tokenFor('node-a'));
   });
 
+  describe('Secure', () => {
+    /** A context whose request came over TLS (as a TLSSocket says with `encrypted`). */
+    const overTls = (): PickContext => {
+      const ctx = fakeContext();
+      (ctx.req.socket as { encrypted?: boolean }).encrypted = true;
+      return ctx;
+    };
+    const setCookie = (options: StickyCookieOptions, ctx: PickContext): string => {
+      const { strategy, backends } = setup(options);
+      return strategy.responseHeaders(backends[0], ctx)?.['set-cookie'] as string;
+    };
+
+    it('is sent by default when the request came over TLS, and not over plain HTTP', () => {
+      expect(setCookie({}, overTls())).toMatch(/; SameSite=Lax; Secure$/);
+      expect(setCookie({}, fakeContext())).toMatch(/; SameSite=Lax$/);
+    });
+
+    it('secure: false never sends it; secure: true always does', () => {
+      expect(setCookie({ attributes: { secure: false } }, overTls())).toMatch(/; SameSite=Lax$/);
+      expect(setCookie({ attributes: { secure: true } }, fakeContext())).toMatch(/; SameSite=Lax; Secure$/);
+    });
+
+    it('refuses a secure that is not a boolean', () => {
+      expect(() => new StickyCookieStrategy({ secret: SECRET, attributes: { secure: 'yes' as unknown as boolean } })).toThrow(/attributes.secure must be a boolean/);
+    });
+  });
+
   it.each([
     [{ cookie: 'lb', attributes: { path: '/socket.io', maxAge: 3_600_000, httpOnly: false } }, 'lb=TOKEN; Path=/socket.io; Max-Age=3600; SameSite=Lax'],
     [{ attributes: { sameSite: 'None' as const, secure: true as const, domain: 'example.com' } }, 'sb_affinity=TOKEN; Path=/; Domain=example.com; HttpOnly; SameSite=None; Secure'],
