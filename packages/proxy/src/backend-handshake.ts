@@ -16,6 +16,8 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: [^\r\n]*)?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
+const MIN_STATUS = 100;
+const MAX_STATUS = 599;
 
 /** A parsed response head. */
 export interface ResponseHead {
@@ -44,6 +46,9 @@ export function parseResponseHead(buf: Buffer): ResponseHead | string | undefine
   const lines = buf.toString('latin1', 0, end).split('\r\n');
   const match = STATUS_LINE.exec(lines[0] ?? '');
   if (match === null) return 'invalid status line';
+  const status = Number(match[1]);
+  // Three digits are not enough: `099` or `600` would be relayed as a status no client can interpret.
+  if (status < MIN_STATUS || status > MAX_STATUS) return 'status code out of range';
   const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -55,7 +60,15 @@ export function parseResponseHead(buf: Buffer): ResponseHead | string | undefine
     if (BAD_VALUE.test(value)) return 'invalid header value';
     rawHeaders.push(name, value);
   }
-  return { status: Number(match[1]), rawHeaders, bodyStart: end + HEAD_END.length };
+  return { status, rawHeaders, bodyStart: end + HEAD_END.length };
+}
+
+/**
+ * Whether a status is an interim answer (1xx other than 101, such as 100 Continue or 103 Early Hints): the final
+ * answer is still to come, so the head is skipped (not relayed: a WebSocket client has no use for it).
+ */
+export function isInterim(status: number): boolean {
+  return status >= MIN_STATUS && status < 200 && status !== 101;
 }
 
 /** How a refusal's body is delimited (RFC 9112 section 6.3). */
