@@ -38,7 +38,8 @@ export type ErrorCode =
   | 'ERR_HTTP_VERSION'
   | 'ERR_ORIGIN_FORBIDDEN'
   | 'ERR_CLIENT_LIMIT'
-  | 'ERR_MESSAGE_TOO_BIG';
+  | 'ERR_MESSAGE_TOO_BIG'
+  | 'ERR_WS_PROTOCOL';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -79,6 +80,7 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_ORIGIN_FORBIDDEN: { status: 403, closeCode: 1008 },
   ERR_CLIENT_LIMIT: { status: 429, closeCode: 1008 },
   ERR_MESSAGE_TOO_BIG: { status: 0, closeCode: 1009 },
+  ERR_WS_PROTOCOL: { status: 0, closeCode: 1002 },
 };
 
 /**
@@ -478,4 +480,19 @@ export class ClientLimitError extends SwitchboardError {
 export class MessageTooBigError extends SwitchboardError {
   readonly code = 'ERR_MESSAGE_TOO_BIG' as const;
   override readonly name = 'MessageTooBigError';
+}
+
+/**
+ * A spliced WebSocket peer broke RFC 6455 framing (a control frame over 125 bytes or fragmented, a wrong MASK bit, a
+ * reserved opcode...). The offending frame is not relayed; both sides get 1002 at a frame boundary.
+ *
+ * @example
+ * ```ts
+ * import { WebSocketProtocolError } from '@switchboard/proxy';
+ * console.log(new WebSocketProtocolError('bad frame').closeCode); // 1002
+ * ```
+ */
+export class WebSocketProtocolError extends SwitchboardError {
+  readonly code = 'ERR_WS_PROTOCOL' as const;
+  override readonly name = 'WebSocketProtocolError';
 }
