@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ChunkedBodyEnd, bodyFraming, parseResponseHead, serializeRequest } from '../../src/backend-handshake';
+import { ChunkedBodyEnd, bodyFraming, isInterim, parseResponseHead, serializeRequest } from '../../src/backend-handshake';
 
 describe('backend handshake', () => {
   describe('serializeRequest()', () => {
@@ -28,9 +28,31 @@ describe('backend handshake', () => {
       expect(parseResponseHead(Buffer.from(text, 'latin1'))).toBe(fault);
     });
 
+    it.each(['000', '099', '600', '999'])('refuses status %s (outside 100-599)', (status) => {
+      expect(parseResponseHead(Buffer.from(`HTTP/1.1 ${status} Odd\r\n\r\n`))).toBe('status code out of range');
+    });
+
+    it.each([100, 599])('accepts status %d', (status) => {
+      expect(parseResponseHead(Buffer.from(`HTTP/1.1 ${status} X\r\n\r\n`))).toMatchObject({ status });
+    });
+
     it('refuses a head larger than 16 KiB, complete or not', () => {
       expect(parseResponseHead(Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(17_000)}`))).toBe('response head too large');
       expect(parseResponseHead(Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(17_000)}\r\n\r\n`))).toBe('response head too large');
+    });
+  });
+
+  describe('isInterim()', () => {
+    it.each([
+      [100, true],
+      [102, true],
+      [103, true],
+      [199, true],
+      [101, false],
+      [200, false],
+      [403, false],
+    ])('%d -> %s', (status, interim) => {
+      expect(isInterim(status)).toBe(interim);
     });
   });
 
