@@ -100,6 +100,44 @@ export function bodyFraming(status: number, rawHeaders: readonly string[]): Body
   return { kind: 'close' };
 }
 
+/**
+ * A relayed refusal's body, fed chunk by chunk: how much of each chunk belongs to it and whether it is complete.
+ */
+export class RefusalBody {
+  readonly framing: BodyFraming;
+  #remaining: number;
+  readonly #chunked: ChunkedBodyEnd | undefined;
+  #chunkedDone = false;
+
+  constructor(framing: BodyFraming) {
+    this.framing = framing;
+    this.#remaining = framing.kind === 'length' ? framing.length : 0;
+    this.#chunked = framing.kind === 'chunked' ? new ChunkedBodyEnd() : undefined;
+  }
+
+  /** Nothing more belongs to the body (none at all, all its bytes seen, or its last chunk seen). */
+  get complete(): boolean {
+    const kind = this.framing.kind;
+    return kind === 'none' || (kind === 'length' && this.#remaining === 0) || this.#chunkedDone;
+  }
+
+  /** How many leading bytes of `chunk` belong to the body (the rest is past its end); -1 for an invalid chunked body. */
+  take(chunk: Buffer): number {
+    if (this.complete) return 0;
+    if (this.framing.kind === 'length') {
+      const take = Math.min(chunk.length, this.#remaining);
+      this.#remaining -= take;
+      return take;
+    }
+    if (this.#chunked === undefined) return chunk.length;
+    const end = this.#chunked.push(chunk);
+    if (this.#chunked.failed) return -1;
+    if (end < 0) return chunk.length;
+    this.#chunkedDone = true;
+    return end;
+  }
+}
+
 type ChunkState = 'size' | 'ext' | 'size-lf' | 'data' | 'data-cr' | 'data-lf' | 'trailer' | 'trailer-line' | 'end-lf' | 'done';
 
 /**

@@ -24,7 +24,7 @@ import { isSourceExhausted } from './source-addresses';
 import { tlsOptions } from './backend-tls';
 import { BackendReader } from './read-buffer';
 import { Splice, type SpliceOwner } from './splice';
-import { bodyFraming, ChunkedBodyEnd, isInterim, parseResponseHead, serializeRequest, type BodyFraming, type ResponseHead } from './backend-handshake';
+import { bodyFraming, isInterim, parseResponseHead, RefusalBody, serializeRequest, type ResponseHead } from './backend-handshake';
 import { checkUpgradeAnswer, upgradeOffer, type UpgradeOffer } from './upgrade-answer';
 
 
@@ -39,7 +39,8 @@ interface Attempt {
   head: Buffer | undefined;
   /** Interim (1xx) answers skipped so far. */
   interim: number;
-  refusal: { readonly framing: BodyFraming; remaining: number; readonly chunked: ChunkedBodyEnd | undefined } | undefined;
+  /** The refusal whose body is being relayed. */
+  refusal: RefusalBody | undefined;
 }
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -360,37 +361,22 @@ class WebSocketTunnel implements LiveConnection {
     this.#answered = true;
     // The body goes to the client no faster than it reads: the backend waits while the client's buffer is full.
     this.#client.on('drain', this.#clientOnDrain);
-    attempt.refusal = { framing, remaining: framing.kind === 'length' ? framing.length : 0, chunked: framing.kind === 'chunked' ? new ChunkedBodyEnd() : undefined };
-    if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
-      this.#refusalDone(attempt);
-      return;
-    }
-    if (rest.length > 0) this.#relayRefusal(attempt, rest);
+    attempt.refusal = new RefusalBody(framing);
+    if (attempt.refusal.complete) this.#refusalDone(attempt);
+    else if (rest.length > 0) this.#relayRefusal(attempt, rest);
   }
 
   /** Relays refusal body bytes until the body ends by its framing (or the backend closes). */
   #relayRefusal(attempt: Attempt, chunk: Buffer): void {
-    const refusal = attempt.refusal!;
-    let take = chunk.length;
-    let finished = false;
-    if (refusal.framing.kind === 'length') {
-      take = Math.min(take, refusal.remaining);
-      refusal.remaining -= take;
-      finished = refusal.remaining === 0;
-    } else if (refusal.chunked !== undefined) {
-      const end = refusal.chunked.push(chunk);
-      if (refusal.chunked.failed) {
-        this.teardown(new BackendProtocolError('backend sent an invalid chunked body', this.#errorContext()));
-        return;
-      }
-      if (end >= 0) {
-        take = end;
-        finished = true;
-      }
+    const body = attempt.refusal!;
+    const take = body.take(chunk);
+    if (take < 0) {
+      this.teardown(new BackendProtocolError('backend sent an invalid chunked body', this.#errorContext()));
+      return;
     }
     this.#opened.entry.bytesOut += take;
     if (take > 0 && !this.#client.write(take === chunk.length ? chunk : chunk.subarray(0, take))) attempt.socket.pause();
-    if (finished) this.#refusalDone(attempt);
+    if (body.complete) this.#refusalDone(attempt);
   }
 
   readonly #clientOnDrain = (): void => {

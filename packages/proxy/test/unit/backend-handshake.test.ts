@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ChunkedBodyEnd, bodyFraming, isInterim, parseResponseHead, serializeRequest } from '../../src/backend-handshake';
+import { ChunkedBodyEnd, RefusalBody, bodyFraming, isInterim, parseResponseHead, serializeRequest } from '../../src/backend-handshake';
 
 describe('backend handshake', () => {
   describe('serializeRequest()', () => {
@@ -67,6 +67,36 @@ describe('backend handshake', () => {
       [401, ['Transfer-Encoding', 'gzip'], 'unsupported transfer-encoding'],
     ] as const)('status %d with %j -> %j', (status, headers, expected) => {
       expect(bodyFraming(status, headers)).toEqual(expected);
+    });
+  });
+
+  describe('RefusalBody', () => {
+    it('takes exactly Content-Length bytes across chunks, then is complete', () => {
+      const body = new RefusalBody({ kind: 'length', length: 5 });
+      expect(body.take(Buffer.from('abc'))).toBe(3);
+      expect(body.complete).toBe(false);
+      expect(body.take(Buffer.from('defgh'))).toBe(2);
+      expect(body.complete).toBe(true);
+      expect(body.take(Buffer.from('x'))).toBe(0);
+    });
+
+    it('is complete at once without a body', () => {
+      expect(new RefusalBody({ kind: 'none' }).complete).toBe(true);
+      expect(new RefusalBody({ kind: 'length', length: 0 }).complete).toBe(true);
+    });
+
+    it('ends a chunked body after its last chunk, and says -1 for a malformed one', () => {
+      const body = new RefusalBody({ kind: 'chunked' });
+      expect(body.take(Buffer.from('3\r\nden\r\n'))).toBe(8);
+      expect(body.take(Buffer.from('0\r\n\r\nextra'))).toBe(5);
+      expect(body.complete).toBe(true);
+      expect(new RefusalBody({ kind: 'chunked' }).take(Buffer.from('zz\r\n'))).toBe(-1);
+    });
+
+    it('takes everything until the close when delimited by the close', () => {
+      const body = new RefusalBody({ kind: 'close' });
+      expect(body.take(Buffer.alloc(70_000))).toBe(70_000);
+      expect(body.complete).toBe(false);
     });
   });
 
