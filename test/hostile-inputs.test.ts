@@ -214,6 +214,31 @@ const CASES: HostileCase[] = [
     timeoutMs: 400,
     check: (a) => expect(firstCloseCode(afterHead(a.data))).toBe(1002),
   },
+  // --- frames that break RFC 6455 after a valid handshake (issue 10 item 2): the proxy closes with 1002 itself and
+  // relays neither the bad frame nor what follows it ---
+  {
+    name: 'a ping over 125 bytes, then a 1 MiB frame: 1002 from the proxy, neither frame relayed',
+    steps: [ws(), { wait: 100 }, Buffer.concat([wsFrame(0x9, Buffer.alloc(126)), wsFrame(0x2, Buffer.alloc(1024 * 1024))])],
+    expect: 101,
+    backendMayReceive: true,
+    timeoutMs: 1500,
+    check: (a, w) => {
+      expect(firstCloseCode(afterHead(a.data))).toBe(1002);
+      // The handshake request and the proxy's close frame: not the 1 MiB.
+      expect(w.backend.bytes).toBeLessThan(4096);
+    },
+  },
+  {
+    name: 'a fragmented ping, then a 1 MiB frame: 1002 from the proxy, neither frame relayed',
+    steps: [ws(), { wait: 100 }, Buffer.concat([wsFrame(0x9, 'p', { fin: false }), wsFrame(0x2, Buffer.alloc(1024 * 1024))])],
+    expect: 101,
+    backendMayReceive: true,
+    timeoutMs: 1500,
+    check: (a, w) => {
+      expect(firstCloseCode(afterHead(a.data))).toBe(1002);
+      expect(w.backend.bytes).toBeLessThan(4096);
+    },
+  },
   // --- not HTTP at all ---
   { name: 'a TLS ClientHello on the plain-text port', steps: CLIENT_HELLO, expect: 400 },
   { name: 'PROXY v1 header to a proxy without proxyProtocol', steps: proxyV1('6.6.6.6', '10.0.0.1', 4444, 80) + head('GET / HTTP/1.1', HOST), expect: 400 },

@@ -258,6 +258,8 @@ describe('backend lifecycle', () => {
       expect(code).toBe(1001);
       expect(chatty.readyState).toBe(WebSocket.OPEN);
       clearInterval(timer);
+      // Reported by the proxy's teardown, which may come a moment after the client saw its close.
+      await waitFor(() => codes.includes('ERR_IDLE_TIMEOUT'), 2000, 'the idle timeout report');
       expect(codes).toContain('ERR_IDLE_TIMEOUT');
     });
 

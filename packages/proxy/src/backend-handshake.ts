@@ -16,6 +16,8 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: [^\r\n]*)?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
+const MIN_STATUS = 100;
+const MAX_STATUS = 599;
 
 /** A parsed response head. */
 export interface ResponseHead {
@@ -44,6 +46,9 @@ export function parseResponseHead(buf: Buffer): ResponseHead | string | undefine
   const lines = buf.toString('latin1', 0, end).split('\r\n');
   const match = STATUS_LINE.exec(lines[0] ?? '');
   if (match === null) return 'invalid status line';
+  const status = Number(match[1]);
+  // Three digits are not enough: `099` or `600` would be relayed as a status no client can interpret.
+  if (status < MIN_STATUS || status > MAX_STATUS) return 'status code out of range';
   const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -55,7 +60,15 @@ export function parseResponseHead(buf: Buffer): ResponseHead | string | undefine
     if (BAD_VALUE.test(value)) return 'invalid header value';
     rawHeaders.push(name, value);
   }
-  return { status: Number(match[1]), rawHeaders, bodyStart: end + HEAD_END.length };
+  return { status, rawHeaders, bodyStart: end + HEAD_END.length };
+}
+
+/**
+ * Whether a status is an interim answer (1xx other than 101, such as 100 Continue or 103 Early Hints): the final
+ * answer is still to come, so the head is skipped (not relayed: a WebSocket client has no use for it).
+ */
+export function isInterim(status: number): boolean {
+  return status >= MIN_STATUS && status < 200 && status !== 101;
 }
 
 /** How a refusal's body is delimited (RFC 9112 section 6.3). */
@@ -85,6 +98,51 @@ export function bodyFraming(status: number, rawHeaders: readonly string[]): Body
   if (chunked) return { kind: 'chunked' };
   if (length !== undefined) return { kind: 'length', length };
   return { kind: 'close' };
+}
+
+/** Keeps trailer fields as they are (a refusal relayed without a policy). */
+const KEEP_TRAILERS = (block: string): string => block;
+const NOTHING = Buffer.alloc(0);
+
+/**
+ * A relayed refusal's body, fed chunk by chunk: which bytes of each chunk go to the client and whether it is complete.
+ *
+ * @remarks
+ * Bytes past the body's end are dropped (the connection closes after a refusal). A chunked body's trailer section
+ * is held until the body ends and goes out through `filterTrailers`, so hidden headers cannot ride in trailers.
+ */
+export class RefusalBody {
+  readonly framing: BodyFraming;
+  #remaining: number;
+  readonly #chunked: FilteredChunkedBody | undefined;
+  #chunkedDone = false;
+
+  constructor(framing: BodyFraming, filterTrailers: (block: string) => string = KEEP_TRAILERS) {
+    this.framing = framing;
+    this.#remaining = framing.kind === 'length' ? framing.length : 0;
+    this.#chunked = framing.kind === 'chunked' ? new FilteredChunkedBody(filterTrailers) : undefined;
+  }
+
+  /** Nothing more belongs to the body (none at all, all its bytes seen, or its last chunk seen). */
+  get complete(): boolean {
+    const kind = this.framing.kind;
+    return kind === 'none' || (kind === 'length' && this.#remaining === 0) || this.#chunkedDone;
+  }
+
+  /** The bytes of `chunk` to write to the client (empty when none); `null` for an invalid chunked body. */
+  relay(chunk: Buffer): Buffer | null {
+    if (this.complete) return NOTHING;
+    if (this.framing.kind === 'length') {
+      const take = Math.min(chunk.length, this.#remaining);
+      this.#remaining -= take;
+      return take === chunk.length ? chunk : chunk.subarray(0, take);
+    }
+    if (this.#chunked === undefined) return chunk;
+    const { relay, end } = this.#chunked.push(chunk);
+    if (this.#chunked.failed) return null;
+    if (end >= 0) this.#chunkedDone = true;
+    return relay ?? NOTHING;
+  }
 }
 
 type ChunkState = 'size' | 'ext' | 'size-lf' | 'data' | 'data-cr' | 'data-lf' | 'trailer' | 'trailer-line' | 'end-lf' | 'done';

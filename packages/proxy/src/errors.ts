@@ -39,7 +39,8 @@ export type ErrorCode =
   | 'ERR_ORIGIN_FORBIDDEN'
   | 'ERR_CLIENT_LIMIT'
   | 'ERR_MESSAGE_TOO_BIG'
-  | 'ERR_BODY_CONSUMED';
+  | 'ERR_BODY_CONSUMED'
+  | 'ERR_WS_PROTOCOL';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -81,6 +82,7 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_CLIENT_LIMIT: { status: 429, closeCode: 1008 },
   ERR_MESSAGE_TOO_BIG: { status: 0, closeCode: 1009 },
   ERR_BODY_CONSUMED: { status: 500, closeCode: 1011 },
+  ERR_WS_PROTOCOL: { status: 0, closeCode: 1002 },
 };
 
 /**
@@ -498,4 +500,19 @@ export class MessageTooBigError extends SwitchboardError {
 export class ConsumedBodyError extends SwitchboardError {
   readonly code = 'ERR_BODY_CONSUMED' as const;
   override readonly name = 'ConsumedBodyError';
+}
+
+/**
+ * A spliced WebSocket peer broke RFC 6455 framing (a control frame over 125 bytes or fragmented, a wrong MASK bit, a
+ * reserved opcode...). The offending frame is not relayed; both sides get 1002 at a frame boundary.
+ *
+ * @example
+ * ```ts
+ * import { WebSocketProtocolError } from '@switchboard/proxy';
+ * console.log(new WebSocketProtocolError('bad frame').closeCode); // 1002
+ * ```
+ */
+export class WebSocketProtocolError extends SwitchboardError {
+  readonly code = 'ERR_WS_PROTOCOL' as const;
+  override readonly name = 'WebSocketProtocolError';
 }

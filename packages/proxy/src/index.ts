@@ -33,6 +33,7 @@ export {
   SourceExhaustedError,
   SwitchboardError,
   UnsupportedWebSocketVersionError,
+  WebSocketProtocolError,
   isSwitchboardError,
 } from './errors';
 export type { ErrorCode, ErrorContext } from './errors';

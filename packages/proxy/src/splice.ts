@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { entryContext, type ConnectionEntry } from './connection-table';
-import { BackendResetError, ClientResetError, IdleTimeoutError, MessageTooBigError, type SwitchboardError } from './errors';
+import { BackendResetError, ClientResetError, IdleTimeoutError, MessageTooBigError, WebSocketProtocolError, type SwitchboardError } from './errors';
 import { FrameTracker, encodeCloseFrame, encodePingFrame } from './ws-frame-tracker';
 
 /**
@@ -19,11 +19,6 @@ export interface SpliceOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** A function, not an inline check, so the compiler does not keep a narrowing across the tracker's mutation. */
-function isTooBig(tracker: FrameTracker): boolean {
-  return tracker.violation?.code === 1009;
-}
 
 /** How long a peer may take to finish a close the proxy started, in ms. */
 const PARTING_GRACE = 1000;
@@ -111,8 +106,6 @@ export class Splice {
   readonly #up: FrameTracker;
   /** Backend -> client frames (unmasked). */
   readonly #down: FrameTracker;
-  /** Message limits are set: a 1009 violation ends the connection. */
-  readonly #limited: boolean;
   #clientEnded = false;
   #backendEnded = false;
   #timer: NodeJS.Timeout | undefined;
@@ -142,9 +135,8 @@ export class Splice {
     this.backend = backend;
     this.#entry = entry;
     this.#options = options;
-    this.#limited = Number.isFinite(options.maxFramePayload) || Number.isFinite(options.maxMessageSize);
     // Limits need the tracker, whatever frameTracking says.
-    this.#tracking = options.frameTracking || this.#limited;
+    this.#tracking = options.frameTracking || Number.isFinite(options.maxFramePayload) || Number.isFinite(options.maxMessageSize);
     const limits = { maxFramePayload: options.maxFramePayload, maxMessageSize: options.maxMessageSize };
     this.#up = new FrameTracker({ masked: true, ...limits });
     this.#down = new FrameTracker({ masked: false, ...limits });
@@ -194,11 +186,10 @@ export class Splice {
       this.#flushToBoundary(chunk, this.#up, this.backend, true);
       return;
     }
-    if (this.#limited) {
-      this.#relayLimited(chunk, this.#up, this.backend, this.client, true);
+    if (this.#tracking && !this.#up.push(chunk)) {
+      this.#violated(chunk, this.#up, true);
       return;
     }
-    if (this.#tracking) this.#up.push(chunk);
     if (!this.backend.write(chunk)) this.client.pause();
   }
 
@@ -218,67 +209,45 @@ export class Splice {
       this.#flushToBoundary(chunk, this.#down, this.client, false);
       return;
     }
-    if (this.#limited) {
-      this.#relayLimited(chunk, this.#down, this.client, this.backend, false);
+    if (this.#tracking && !this.#down.push(chunk)) {
+      this.#violated(chunk, this.#down, false);
       return;
     }
-    if (this.#tracking) this.#down.push(chunk);
     if (!this.client.write(chunk)) this.backend.pause();
   }
 
   /**
-   * The relay with message limits on: the rest of the frame in flight is
-   * relayed first, so that an oversized frame later in the chunk is met at a
-   * frame boundary, where a 1009 close can be placed instead of it.
+   * The tracker of one direction found a violation in `chunk`: a frame or message over the limits (1009) or a
+   * frame that breaks RFC 6455 (1002). The complete frames before the offending one are relayed, so that direction
+   * stands at a frame boundary; the offending frame and everything after it never are. Its receiver gets the close
+   * frame at once, and the sender gets one at the next boundary of its own incoming stream; both directions are
+   * sealed. When the offending frame's header began in an earlier chunk (its first bytes are already relayed), no
+   * frame can be placed and both sockets are destroyed.
    */
-  #relayLimited(chunk: Buffer, tracker: FrameTracker, to: Socket, from: Socket, fromClient: boolean): void {
-    let rest = chunk;
-    if (!tracker.atBoundary && tracker.violation === undefined) {
-      const n = tracker.pushToBoundary(chunk, 0);
-      if (isTooBig(tracker)) {
-        // The oversized frame's header straddled chunks: its start is already relayed.
-        this.#tooBig(fromClient, false);
-        return;
-      }
-      if (n > 0 && !to.write(n === chunk.length ? chunk : chunk.subarray(0, n))) from.pause();
-      if (n === chunk.length) return;
-      rest = chunk.subarray(n);
-    }
-    const atBoundary = tracker.atBoundary;
-    if (!tracker.push(rest) && isTooBig(tracker)) {
-      this.#tooBig(fromClient, atBoundary);
-      return;
-    }
-    if (!to.write(rest)) from.pause();
-  }
-
-  /**
-   * A frame or message over the limit. The chunk that carries it is not
-   * relayed; when that direction stood at a frame boundary before it, its
-   * receiver gets a 1009 close frame at once, and the sender gets one at the
-   * next boundary of its own incoming stream. Otherwise (the oversized frame's
-   * header straddled chunks) no frame can be placed and both sockets are destroyed.
-   * Complete frames that shared the chunk are dropped with it: the connection is ending anyway.
-   */
-  #tooBig(fromClient: boolean, atBoundary: boolean): void {
+  #violated(chunk: Buffer, tracker: FrameTracker, fromClient: boolean): void {
+    // Already ending: whatever the peer sends now is only dropped.
     if (this.#done || this.#closing) return;
-    const err = new MessageTooBigError(`${fromClient ? 'client' : 'backend'} sent a frame or message over the limit`, this.#context());
-    if (!atBoundary) {
+    const violation = tracker.violation!;
+    const side = fromClient ? 'client' : 'backend';
+    const tooBig = violation.code === 1009;
+    const err = tooBig
+      ? new MessageTooBigError(`${side} sent a frame or message over the limit`, this.#context())
+      : new WebSocketProtocolError(`${side} broke the WebSocket framing (${violation.reason})`, this.#context());
+    const at = tracker.violationOffset;
+    if (at < 0) {
       this.teardown(err);
       return;
     }
+    const to = fromClient ? this.backend : this.client;
+    if (at > 0) to.write(chunk.subarray(0, at));
     this.#closing = true;
     this.#reason = err;
     const code = err.closeCode;
-    if (fromClient) {
-      this.backend.write(encodeCloseFrame(code, 'message too big', true));
-      this.#seal(true);
-      this.#inject(encodeCloseFrame(code, 'message too big', false), this.#down, this.client, false);
-    } else {
-      this.client.write(encodeCloseFrame(code, 'message too big', false));
-      this.#seal(false);
-      this.#inject(encodeCloseFrame(code, 'message too big', true), this.#up, this.backend, true);
-    }
+    const text = tooBig ? 'message too big' : 'protocol error';
+    to.write(encodeCloseFrame(code, text, fromClient));
+    this.#seal(fromClient);
+    if (fromClient) this.#inject(encodeCloseFrame(code, text, false), this.#down, this.client, false);
+    else this.#inject(encodeCloseFrame(code, text, true), this.#up, this.backend, true);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(spliceOnTimer, PARTING_GRACE, this);
   }

@@ -24,7 +24,8 @@ import { isSourceExhausted } from './source-addresses';
 import { tlsOptions } from './backend-tls';
 import { BackendReader } from './read-buffer';
 import { Splice, type SpliceOwner } from './splice';
-import { bodyFraming, FilteredChunkedBody, parseResponseHead, serializeRequest, type BodyFraming, type ResponseHead } from './backend-handshake';
+import { bodyFraming, isInterim, parseResponseHead, RefusalBody, serializeRequest, type ResponseHead } from './backend-handshake';
+import { checkUpgradeAnswer, upgradeOffer, type UpgradeOffer } from './upgrade-answer';
 
 
 /** One try at a backend: its socket, timer, the answer's head so far, and a refusal being relayed. */
@@ -33,14 +34,22 @@ interface Attempt {
   /** The socket's own read buffer (plain backends toward a net.Socket client), else its reads come as 'data'. */
   readonly reader: BackendReader | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** What the handshake offered; the 101 must answer it. */
+  readonly offer: UpgradeOffer;
   head: Buffer | undefined;
-  refusal: { readonly framing: BodyFraming; remaining: number; readonly chunked: FilteredChunkedBody | undefined } | undefined;
+  /** Interim (1xx) answers skipped so far. */
+  interim: number;
+  /** The refusal whose body is being relayed. */
+  refusal: RefusalBody | undefined;
 }
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
 /** Most bytes a client may send between its handshake and the backend's 101. */
 const MAX_EARLY_BYTES = 64 * 1024;
+
+/** Most interim (1xx) answers skipped before the final one; more is a protocol error, not a reason to keep parsing. */
+const MAX_INTERIM_ANSWERS = 8;
 
 /**
  * Checks an upgrade request against RFC 6455 section 4.2.1.
@@ -95,6 +104,13 @@ class WebSocketTunnel implements LiveConnection {
   /** Bytes the client sent after the handshake, before the backend's 101. */
   #early: Buffer[] = [];
   #earlyBytes = 0;
+  /**
+   * A response head (a refusal) has gone to the client: from here an error can only cut the connection, since
+   * an error head of the proxy's own would land inside the body being relayed.
+   */
+  #answered = false;
+  /** Bounds the wait for a refused client to take the end of its answer. */
+  #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, opened: Opened) {
     this.#ctx = ctx;
@@ -154,7 +170,7 @@ class WebSocketTunnel implements LiveConnection {
       upgrade: true,
       fallbackHost: requestHost(this.#req),
     });
-    const attempt: Attempt = { socket, reader, timer: undefined, head: undefined, refusal: undefined };
+    const attempt: Attempt = { socket, reader, timer: undefined, offer: upgradeOffer(headers), head: undefined, interim: 0, refusal: undefined };
     this.#attempt = attempt;
     const current = (): boolean => this.#attempt === attempt && !this.#done;
     const fail = (err: SwitchboardError): void => {
@@ -177,7 +193,9 @@ class WebSocketTunnel implements LiveConnection {
     }
     socket.on('end', () => {
       if (!current()) return;
-      if (attempt.refusal !== undefined) this.#refusalDone(attempt);
+      // Only a body delimited by the close ends here; a shorter one than announced is cut, not passed off as whole.
+      if (attempt.refusal?.framing.kind === 'close') this.#refusalDone(attempt);
+      else if (attempt.refusal !== undefined) fail(new BackendResetError('backend closed the connection before the end of its answer', this.#errorContext()));
       else fail(new BackendResetError('backend closed the connection during the handshake', this.#errorContext()));
     });
     attempt.timer = setTimeout(() => fail(new BackendTimeoutError('backend did not accept the connection in time', this.#errorContext())), options.connectTimeout);
@@ -195,20 +213,37 @@ class WebSocketTunnel implements LiveConnection {
       this.#relayRefusal(attempt, chunk);
       return;
     }
-    const buf = attempt.head === undefined ? chunk : Buffer.concat([attempt.head, chunk]);
-    const head = parseResponseHead(buf);
-    if (head === undefined) {
-      attempt.head = buf;
-      return;
+    let buf = attempt.head === undefined ? chunk : Buffer.concat([attempt.head, chunk]);
+    for (;;) {
+      const head = parseResponseHead(buf);
+      if (head === undefined) {
+        attempt.head = buf.length > 0 ? buf : undefined;
+        return;
+      }
+      attempt.head = undefined;
+      if (typeof head === 'string') {
+        this.#attemptFailed(new BackendProtocolError(`backend sent an invalid response (${head})`, this.#errorContext()));
+        return;
+      }
+      buf = buf.subarray(head.bodyStart);
+      if (!isInterim(head.status)) {
+        if (head.status === 101) this.#backendOnSwitch(attempt, head, buf);
+        else this.#backendOnResponse(attempt, head, buf);
+        return;
+      }
+      // 100 Continue, 103 Early Hints...: not the answer. Skipped, not relayed; the final answer decides.
+      if (++attempt.interim > MAX_INTERIM_ANSWERS) {
+        this.#attemptFailed(new BackendProtocolError('backend sent too many interim (1xx) answers', this.#errorContext()));
+        return;
+      }
     }
-    attempt.head = undefined;
-    if (typeof head === 'string') {
-      this.#attemptFailed(new BackendProtocolError(`backend sent an invalid response (${head})`, this.#errorContext()));
-      return;
-    }
-    const rest = buf.subarray(head.bodyStart);
-    if (head.status === 101) this.#backendOnUpgrade(head, attempt.socket, rest);
-    else this.#backendOnResponse(attempt, head, rest);
+  }
+
+  /** A 101: spliced only when it proves the backend is a WebSocket server answering this handshake. */
+  #backendOnSwitch(attempt: Attempt, head: ResponseHead, rest: Buffer): void {
+    const fault = checkUpgradeAnswer(head.rawHeaders, attempt.offer);
+    if (fault === undefined) this.#backendOnUpgrade(head, attempt.socket, rest);
+    else this.#attemptFailed(new BackendProtocolError(`backend sent an invalid upgrade answer (${fault})`, this.#errorContext()));
   }
 
   /** That source address has no port left toward this backend: try the next one, then give up with 503. */
@@ -324,41 +359,31 @@ class WebSocketTunnel implements LiveConnection {
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nConnection: close\r\n`;
     for (let i = 0; i < kept.length; i += 2) head += `${kept[i]}: ${kept[i + 1]}\r\n`;
     this.#client.write(`${head}\r\n`);
+    this.#answered = true;
+    // The body goes to the client no faster than it reads: the backend waits while the client's buffer is full.
+    this.#client.on('drain', this.#clientOnDrain);
     const origin = this.#publicOrigin();
-    const chunked = framing.kind === 'chunked' ? new FilteredChunkedBody((block) => filterTrailerBlock(block, this.#ctx.responsePolicy, origin)) : undefined;
-    attempt.refusal = { framing, remaining: framing.kind === 'length' ? framing.length : 0, chunked };
-    if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
-      this.#refusalDone(attempt);
-      return;
-    }
-    if (rest.length > 0) this.#relayRefusal(attempt, rest);
+    attempt.refusal = new RefusalBody(framing, (block) => filterTrailerBlock(block, this.#ctx.responsePolicy, origin));
+    if (attempt.refusal.complete) this.#refusalDone(attempt);
+    else if (rest.length > 0) this.#relayRefusal(attempt, rest);
   }
 
   /** Relays refusal body bytes until the body ends by its framing (or the backend closes). */
   #relayRefusal(attempt: Attempt, chunk: Buffer): void {
-    const refusal = attempt.refusal!;
-    let out = chunk;
-    let take = chunk.length;
-    let finished = false;
-    if (refusal.framing.kind === 'length') {
-      take = Math.min(take, refusal.remaining);
-      refusal.remaining -= take;
-      finished = refusal.remaining === 0;
-    } else if (refusal.chunked !== undefined) {
-      // Trailer fields are held until the body ends and go out filtered: what is relayed is `relay`.
-      const { relay, end } = refusal.chunked.push(chunk);
-      if (refusal.chunked.failed) {
-        this.teardown(new BackendProtocolError('backend sent an invalid chunked body', this.#errorContext()));
-        return;
-      }
-      out = relay ?? Buffer.alloc(0);
-      take = out.length;
-      finished = end >= 0;
+    const body = attempt.refusal!;
+    const out = body.relay(chunk);
+    if (out === null) {
+      this.teardown(new BackendProtocolError('backend sent an invalid chunked body', this.#errorContext()));
+      return;
     }
-    this.#opened.entry.bytesOut += take;
-    if (take > 0) this.#client.write(take === out.length ? out : out.subarray(0, take));
-    if (finished) this.#refusalDone(attempt);
+    this.#opened.entry.bytesOut += out.length;
+    if (out.length > 0 && !this.#client.write(out)) attempt.socket.pause();
+    if (body.complete) this.#refusalDone(attempt);
   }
+
+  readonly #clientOnDrain = (): void => {
+    this.#attempt?.socket.resume();
+  };
 
   /** The refusal is complete: end the client's connection once it is flushed. */
   #refusalDone(attempt: Attempt): void {
@@ -369,6 +394,12 @@ class WebSocketTunnel implements LiveConnection {
     const client = this.#client;
     client.removeListener('close', this.#clientOnClose);
     client.removeListener('end', this.#clientOnClose);
+    client.removeListener('drain', this.#clientOnDrain);
+    // A client that never reads the end of its answer does not hold the connection for good.
+    this.#flushTimer = setTimeout(() => {
+      this.teardown(new HandshakeTimeoutError('client did not read the refused upgrade\'s answer in time', this.#errorContext()));
+    }, this.#ctx.options.handshakeTimeout);
+    client.once('close', () => this.teardown(undefined));
     client.end(() => this.teardown(undefined));
   }
 
@@ -385,7 +416,8 @@ class WebSocketTunnel implements LiveConnection {
   teardown(reason: SwitchboardError | undefined): void {
     if (this.#done) return;
     this.#dropAttempt();
-    if (reason !== undefined && reason.status !== 0) {
+    clearTimeout(this.#flushTimer);
+    if (reason !== undefined && reason.status !== 0 && !this.#answered) {
       sendRawError(this.#client, reason, this.#ctx.options.retryAfter, this.#ctx.options.server);
     } else {
       this.#client.destroy();

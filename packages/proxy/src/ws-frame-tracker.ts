@@ -99,6 +99,7 @@ export class FrameTracker {
   #pendingCode = NO_STATUS_CODE;
   #closeCode: number | undefined = undefined;
   #violation: FrameViolation | undefined = undefined;
+  #violationOffset = -1;
   #frames = 0;
   #messages = 0;
 
@@ -127,6 +128,15 @@ export class FrameTracker {
   /** The first violation found; once set the tracker consumes nothing more. */
   get violation(): FrameViolation | undefined {
     return this.#violation;
+  }
+
+  /**
+   * Where the offending frame starts in the chunk given to the call that found the violation: the offset of its
+   * first header byte, or -1 when that header began in an earlier chunk. Everything before it belongs to frames
+   * that passed, so a relay may forward exactly those bytes and stand at a frame boundary.
+   */
+  get violationOffset(): number {
+    return this.#violationOffset;
   }
 
   /** Complete frames seen, control frames included. */
@@ -174,6 +184,8 @@ export class FrameTracker {
   #run(chunk: Buffer, start: number, stopAtBoundary: boolean): number {
     const end = chunk.length;
     let i = start;
+    /** First byte of a header gathered byte by byte in this call; -1 while it began in an earlier chunk. */
+    let headerStart = -1;
     while (i < end) {
       if (this.#state === STATE_PAYLOAD) {
         const left = end - i;
@@ -190,18 +202,19 @@ export class FrameTracker {
         if (this.#headerLen === 0 && end - i >= 2) {
           const size = headerSize(chunk[i + 1]);
           if (end - i >= size) {
-            if (!this.#checkStart(chunk[i], chunk[i + 1]) || !this.#parseHeader(chunk, i)) return i;
+            if (!this.#checkStart(chunk[i], chunk[i + 1]) || !this.#parseHeader(chunk, i)) return this.#failedAt(i);
             // No stop check needed: pushToBoundary() starts mid-frame and returns at the first boundary, never here.
             i += size;
             continue;
           }
         }
         const header = (this.#header ??= Buffer.allocUnsafe(MAX_HEADER));
+        if (this.#headerLen === 0) headerStart = i;
         header[this.#headerLen++] = chunk[i++];
-        if (this.#headerLen === 2 && !this.#checkStart(header[0], header[1])) return i;
+        if (this.#headerLen === 2 && !this.#checkStart(header[0], header[1])) return this.#failedAt(headerStart, i);
         if (this.#headerLen >= 2 && this.#headerLen === headerSize(header[1])) {
           this.#headerLen = 0;
-          if (!this.#parseHeader(header, 0)) return i;
+          if (!this.#parseHeader(header, 0)) return this.#failedAt(headerStart, i);
           if (this.#state === STATE_HEADER && stopAtBoundary) return i;
         }
       } else if (this.#state === STATE_CLOSE_CODE) {
@@ -300,6 +313,12 @@ export class FrameTracker {
     } else if (opcode === OP_CLOSE && this.#closeCode === undefined) {
       this.#closeCode = this.#pendingCode;
     }
+  }
+
+  /** Records where the offending frame started; returns `stop`, where the loop stopped. */
+  #failedAt(frameStart: number, stop = frameStart): number {
+    this.#violationOffset = frameStart;
+    return stop;
   }
 
   #fail(code: 1002 | 1009, reason: string): false {

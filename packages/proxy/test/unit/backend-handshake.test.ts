@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ChunkedBodyEnd, FilteredChunkedBody, MAX_RESPONSE_HEAD, bodyFraming, parseResponseHead, serializeRequest } from '../../src/backend-handshake';
+import { ChunkedBodyEnd, FilteredChunkedBody, MAX_RESPONSE_HEAD, RefusalBody, bodyFraming, isInterim, parseResponseHead, serializeRequest } from '../../src/backend-handshake';
 
 describe('backend handshake', () => {
   describe('serializeRequest()', () => {
@@ -28,9 +28,31 @@ describe('backend handshake', () => {
       expect(parseResponseHead(Buffer.from(text, 'latin1'))).toBe(fault);
     });
 
+    it.each(['000', '099', '600', '999'])('refuses status %s (outside 100-599)', (status) => {
+      expect(parseResponseHead(Buffer.from(`HTTP/1.1 ${status} Odd\r\n\r\n`))).toBe('status code out of range');
+    });
+
+    it.each([100, 599])('accepts status %d', (status) => {
+      expect(parseResponseHead(Buffer.from(`HTTP/1.1 ${status} X\r\n\r\n`))).toMatchObject({ status });
+    });
+
     it('refuses a head larger than 16 KiB, complete or not', () => {
       expect(parseResponseHead(Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(17_000)}`))).toBe('response head too large');
       expect(parseResponseHead(Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(17_000)}\r\n\r\n`))).toBe('response head too large');
+    });
+  });
+
+  describe('isInterim()', () => {
+    it.each([
+      [100, true],
+      [102, true],
+      [103, true],
+      [199, true],
+      [101, false],
+      [200, false],
+      [403, false],
+    ])('%d -> %s', (status, interim) => {
+      expect(isInterim(status)).toBe(interim);
     });
   });
 
@@ -45,6 +67,44 @@ describe('backend handshake', () => {
       [401, ['Transfer-Encoding', 'gzip'], 'unsupported transfer-encoding'],
     ] as const)('status %d with %j -> %j', (status, headers, expected) => {
       expect(bodyFraming(status, headers)).toEqual(expected);
+    });
+  });
+
+  describe('RefusalBody', () => {
+    const text = (b: Buffer | null): string | null => (b === null ? null : b.toString('latin1'));
+
+    it('relays exactly Content-Length bytes across chunks, then is complete', () => {
+      const body = new RefusalBody({ kind: 'length', length: 5 });
+      expect(text(body.relay(Buffer.from('abc')))).toBe('abc');
+      expect(body.complete).toBe(false);
+      expect(text(body.relay(Buffer.from('defgh')))).toBe('de');
+      expect(body.complete).toBe(true);
+      expect(text(body.relay(Buffer.from('x')))).toBe('');
+    });
+
+    it('is complete at once without a body', () => {
+      expect(new RefusalBody({ kind: 'none' }).complete).toBe(true);
+      expect(new RefusalBody({ kind: 'length', length: 0 }).complete).toBe(true);
+    });
+
+    it('ends a chunked body after its last chunk, and says null for a malformed one', () => {
+      const body = new RefusalBody({ kind: 'chunked' });
+      expect(text(body.relay(Buffer.from('3\r\nden\r\n')))).toBe('3\r\nden\r\n');
+      expect(text(body.relay(Buffer.from('0\r\n\r\nextra')))).toBe('0\r\n\r\n');
+      expect(body.complete).toBe(true);
+      expect(new RefusalBody({ kind: 'chunked' }).relay(Buffer.from('zz\r\n'))).toBeNull();
+    });
+
+    it('passes a chunked body\'s trailer section through the filter it was given', () => {
+      const body = new RefusalBody({ kind: 'chunked' }, (block) => block.replace(/^Server: .*\r\n/m, ''));
+      expect(text(body.relay(Buffer.from('1\r\na\r\n0\r\nServer: b\r\nX-Ok: 1\r\n\r\n')))).toBe('1\r\na\r\n0\r\nX-Ok: 1\r\n\r\n');
+      expect(body.complete).toBe(true);
+    });
+
+    it('relays everything until the close when delimited by the close', () => {
+      const body = new RefusalBody({ kind: 'close' });
+      expect(body.relay(Buffer.alloc(70_000))?.length).toBe(70_000);
+      expect(body.complete).toBe(false);
     });
   });
 

@@ -302,6 +302,46 @@ describe('FrameTracker', () => {
     });
   });
 
+  describe('violationOffset', () => {
+    const text = Buffer.from([0x81, 0x02, 0x68, 0x69]); // unmasked "hi"
+    const bigPing = Buffer.from([0x89, 0x7e, 0x00, 0x7e]); // a ping claiming 126 bytes
+
+    it('is -1 while no violation was found', () => {
+      const t = new FrameTracker({ masked: false });
+      t.push(text);
+      expect(t.violationOffset).toBe(-1);
+    });
+
+    it('points at the first header byte of the offending frame, after the frames that passed', () => {
+      const t = new FrameTracker({ masked: false });
+      expect(t.push(Buffer.concat([text, text, bigPing]))).toBe(false);
+      expect(t.violation).toEqual({ code: 1002, reason: 'control frame payload over 125 bytes' });
+      expect(t.violationOffset).toBe(8);
+    });
+
+    it('points past the rest of a frame that began in an earlier chunk', () => {
+      const t = new FrameTracker({ masked: false, maxFramePayload: 10 });
+      t.push(Buffer.from([0x82, 0x05, 1, 2]));
+      expect(t.push(Buffer.from([3, 4, 5, 0x82, 0x0b]))).toBe(false);
+      expect(t.violation?.code).toBe(1009);
+      expect(t.violationOffset).toBe(3);
+    });
+
+    it('counts a header gathered byte by byte from where it started in the chunk', () => {
+      const t = new FrameTracker({ masked: false });
+      // "hi", then the first two bytes of a 64-bit-length header: too short for the fast path, bad at byte 2.
+      expect(t.push(Buffer.concat([text, Buffer.from([0x89, 0x7f])]))).toBe(false);
+      expect(t.violationOffset).toBe(4);
+    });
+
+    it('is -1 when the offending header began in an earlier chunk (its first bytes were already passed on)', () => {
+      const t = new FrameTracker({ masked: false });
+      expect(t.push(Buffer.concat([text, Buffer.from([0x89])]))).toBe(true);
+      expect(t.push(Buffer.from([0x7e, 0x00, 0x7e]))).toBe(false);
+      expect(t.violationOffset).toBe(-1);
+    });
+  });
+
   describe('pushToBoundary()', () => {
     it('stops exactly at the end of the current frame, or consumes the chunk when the frame goes on', () => {
       fc.assert(fc.property(stream, cuts, fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 8 }), (s, c, steps) => {
