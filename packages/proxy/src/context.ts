@@ -4,7 +4,7 @@ import type { ConnectionEntry, ConnectionTable } from './connection-table';
 import type { SwitchboardError } from './errors';
 import type { ResponsePolicy } from './header-policy';
 import type { EdgeGuard } from './edge-guard';
-import type { PassiveFailure } from './health';
+import type { PassiveFailure } from './outlier-detector';
 import type { ResolvedOptions } from './resolve-options';
 import type { SourceAddressPool } from './source-addresses';
 import type { ConnectionProtocol, PickContext } from './strategies/strategy';

@@ -10,8 +10,7 @@ import { InvalidOptionError } from './errors';
 import { resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './health-options';
 import type { HealthCheckOptions, OutlierDetectionOptions, ResolvedHealthCheckOptions, ResolvedOutlierDetectionOptions } from './health-options';
 import { createProbeAgent, probe, probeOrigin, type ProbeResult } from './health-probe';
-import type { ErrorCode } from './errors';
-import { mayEject, OutlierDetector, type PoolHealth } from './outlier-detector';
+import { mayEject, OutlierDetector, type PassiveFailure, type PoolHealth } from './outlier-detector';
 
 // Re-exported so the proxy core can take everything health-related from this one module.
 export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './health-options';
@@ -86,50 +85,6 @@ export interface HealthCheckerOptions {
    * @remarks On by default because it reacts only to failures real clients already saw.
    */
   outlier?: OutlierDetectionOptions | false;
-}
-
-/**
- * A failure seen on live traffic, as reported to {@link HealthChecker.reportFailure}.
- *
- * @remarks
- * Every kind but `status-5xx` is a failure the backend caused: its connection was refused or timed
- * out (`connect`, `timeout`), it reset it (`reset`), or it answered something that is not HTTP
- * (`protocol`). A `status-5xx` counts only with `countServerErrors`, because clients choose what
- * the app answers.
- *
- * @example
- * ```ts
- * import type { PassiveFailure } from '@switchboard/proxy';
- * const kind: PassiveFailure = 'reset';
- * ```
- */
-export type PassiveFailure = 'connect' | 'timeout' | 'reset' | 'protocol' | 'status-5xx';
-
-/**
- * The passive failure an error code stands for, or `undefined` when the backend did not cause it
- * (the client's side, the proxy's own limits): such errors never touch a backend's health.
- *
- * @example
- * ```ts
- * import { passiveFailureOf } from './health';
- * console.log(passiveFailureOf('ERR_BACKEND_RESET'), passiveFailureOf('ERR_REQUEST_BODY_MISMATCH')); // reset undefined
- * ```
- * @internal
- */
-export function passiveFailureOf(code: ErrorCode): PassiveFailure | undefined {
-  switch (code) {
-    case 'ERR_BACKEND_CONNECT':
-      return 'connect';
-    case 'ERR_BACKEND_TIMEOUT':
-    case 'ERR_HANDSHAKE_TIMEOUT':
-      return 'timeout';
-    case 'ERR_BACKEND_RESET':
-      return 'reset';
-    case 'ERR_BACKEND_PROTOCOL':
-      return 'protocol';
-    default:
-      return undefined;
-  }
 }
 
 interface Target {

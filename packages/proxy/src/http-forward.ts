@@ -21,7 +21,7 @@ import {
   SourceExhaustedError,
   type SwitchboardError,
 } from './errors';
-import { passiveFailureOf } from './health';
+import { passiveFailureOf } from './outlier-detector';
 import { filterResponseHeaders, forwardRequestHeaders, KEEP_NONE, publicOriginOf } from './header-policy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };

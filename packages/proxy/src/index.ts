@@ -41,7 +41,7 @@ export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOpti
 export type { HealthCheckOptions, OutlierDetectionOptions, ResolvedHealthCheckOptions, ResolvedOutlierDetectionOptions } from './health-options';
 export { HealthChecker } from './health';
 export type { HealthCheckerOptions, HealthEvents, HealthState, HealthTarget } from './health';
-export type { PassiveFailure } from './health';
+export type { PassiveFailure } from './outlier-detector';
 export type { OriginPattern } from './origin-policy';
 export { TRUST_PRESETS } from './trust-proxy';
 export type { TrustProxySetting } from './trust-proxy';

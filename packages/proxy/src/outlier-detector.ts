@@ -1,12 +1,58 @@
 /**
- * Passive health bookkeeping for one backend. Pure: it counts and decides,
- * the {@link HealthChecker} owns the clock reads and the timers.
+ * Passive health bookkeeping: which failures count, one backend's row of
+ * failures and backoff, and whether the pool can spare it. Pure: it counts and
+ * decides, the {@link HealthChecker} owns the clock reads and the timers.
  */
 
+import type { ErrorCode } from './errors';
 import type { ResolvedOutlierDetectionOptions } from './health-options';
 
 /** The options the backoff needs. @internal */
 export type EjectionTiming = Pick<ResolvedOutlierDetectionOptions, 'consecutiveFailures' | 'baseEjectionTime' | 'maxEjectionTime'>;
+
+/**
+ * A failure seen on live traffic, as reported to {@link HealthChecker.reportFailure}.
+ *
+ * @remarks
+ * Every kind but `status-5xx` is a failure the backend caused: its connection was refused or timed
+ * out (`connect`, `timeout`), it reset it (`reset`), or it answered something that is not HTTP
+ * (`protocol`). A `status-5xx` counts only with `countServerErrors`, because clients choose what
+ * the app answers.
+ *
+ * @example
+ * ```ts
+ * import type { PassiveFailure } from '@switchboard/proxy';
+ * const kind: PassiveFailure = 'reset';
+ * ```
+ */
+export type PassiveFailure = 'connect' | 'timeout' | 'reset' | 'protocol' | 'status-5xx';
+
+/**
+ * The passive failure an error code stands for, or `undefined` when the backend did not cause it
+ * (the client's side, the proxy's own limits): such errors never touch a backend's health.
+ *
+ * @example
+ * ```ts
+ * import { passiveFailureOf } from './outlier-detector';
+ * console.log(passiveFailureOf('ERR_BACKEND_RESET'), passiveFailureOf('ERR_REQUEST_BODY_MISMATCH')); // reset undefined
+ * ```
+ * @internal
+ */
+export function passiveFailureOf(code: ErrorCode): PassiveFailure | undefined {
+  switch (code) {
+    case 'ERR_BACKEND_CONNECT':
+      return 'connect';
+    case 'ERR_BACKEND_TIMEOUT':
+    case 'ERR_HANDSHAKE_TIMEOUT':
+      return 'timeout';
+    case 'ERR_BACKEND_RESET':
+      return 'reset';
+    case 'ERR_BACKEND_PROTOCOL':
+      return 'protocol';
+    default:
+      return undefined;
+  }
+}
 
 /**
  * Length of the n-th ejection in a row (n from 1): `base * 2^(n-1)`, capped at `maxEjectionTime`.

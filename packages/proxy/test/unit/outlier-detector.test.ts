@@ -1,4 +1,5 @@
-import { ejectionTime, mayEject, OutlierDetector } from '../../src/outlier-detector';
+import type { ErrorCode } from '../../src/errors';
+import { ejectionTime, mayEject, OutlierDetector, passiveFailureOf, type PassiveFailure } from '../../src/outlier-detector';
 
 // A pure clock-injected spec of the backoff; health.test.ts measures the same rules on real timers.
 const options = { consecutiveFailures: 2, baseEjectionTime: 100, maxEjectionTime: 500 };
@@ -8,6 +9,27 @@ function eject(d: OutlierDetector, now: number): number {
   expect(d.recordFailure()).toBe(true);
   return d.eject(now);
 }
+
+describe('passiveFailureOf()', () => {
+  it.each<[ErrorCode, PassiveFailure | undefined]>([
+    ['ERR_BACKEND_CONNECT', 'connect'],
+    ['ERR_BACKEND_TIMEOUT', 'timeout'],
+    ['ERR_HANDSHAKE_TIMEOUT', 'timeout'],
+    ['ERR_BACKEND_RESET', 'reset'],
+    ['ERR_BACKEND_PROTOCOL', 'protocol'],
+    // The client's side and the proxy's own limits never count against a backend.
+    ['ERR_CLIENT_ABORTED', undefined],
+    ['ERR_CLIENT_RESET', undefined],
+    ['ERR_CLIENT_BODY', undefined],
+    ['ERR_REQUEST_BODY_MISMATCH', undefined],
+    ['ERR_SOURCE_EXHAUSTED', undefined],
+    ['ERR_NO_BACKEND', undefined],
+    ['ERR_CLIENT_LIMIT', undefined],
+    ['ERR_PROXY_CLOSING', undefined],
+  ])('%s counts as %s', (code, kind) => {
+    expect(passiveFailureOf(code)).toBe(kind);
+  });
+});
 
 describe('ejectionTime()', () => {
   it.each([
