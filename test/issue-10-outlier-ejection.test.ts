@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { createProxy, type Proxy, type SwitchboardError } from '@switchboard/proxy';
 import { httpRequest } from './helpers/http';
 import { rawExchange } from './helpers/raw';
-import { CheckedProxies, Resources, listenLocal, startBackend, waitFor, type TestBackend } from './helpers/servers';
+import { CheckedProxies, Resources, listenLocal, openWs, roundTrip, startBackend, waitFor, type TestBackend } from './helpers/servers';
 
 /** An app that answers 500 when the query string does not decode, as many frameworks do. */
 function strictQueryApp(req: IncomingMessage, res: ServerResponse, { id }: { id: string }): void {
@@ -178,6 +178,19 @@ describe('issue 10 item 7: outlier ejection that no client can turn into an outa
       expect(events).toEqual([true, false]);
     });
 
+    it('opens WebSockets too in panic mode, on a backend whose probe fails but which still serves', async () => {
+      const [a] = await backends(res, 1, (req, r) => {
+        r.statusCode = req.url === '/healthz' ? 503 : 200;
+        r.end();
+      });
+      const { proxy, wsUrl } = await proxies.start({ backends: [{ url: a!.url, id: 'a' }], healthCheck: { interval: 30, jitter: 0 } });
+      await waitFor(() => proxy.backends()[0]!.state === 'down', 3000, 'a down');
+      expect(proxy.isPanicking()).toBe(true);
+      const ws = await openWs(res, wsUrl);
+      expect(await roundTrip(ws, 'whoami')).toBe('b0');
+      ws.close();
+    });
+
     it('rejects a bad panicThreshold or outlier option with ERR_INVALID_OPTION', () => {
       expect(() => createProxy({ backends: ['http://127.0.0.1:1'], panicThreshold: 101 })).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: 'options.panicThreshold must be a number from 0 to 100, got 101' }),
@@ -226,6 +239,22 @@ describe('issue 10 item 7: outlier ejection that no client can turn into an outa
       }
       await waitFor(() => errors.length === 12, 3000, 'every abort reported');
       expect(new Set(errors)).toEqual(new Set(['ERR_CLIENT_ABORTED']));
+      expect(states(proxy)).toEqual(['a:up', 'b:up']);
+    });
+
+    it('counts a malformed chunked upload against the client, never the backend', async () => {
+      const [a, b] = await backends(res, 2, (req, r, { id }) => {
+        req.resume();
+        req.on('end', () => r.end(id));
+      });
+      const { proxy, port } = await proxies.start({ backends: [{ url: a!.url, id: 'a' }, { url: b!.url, id: 'b' }], outlierDetection: { consecutiveFailures: 2 } });
+      const errors: string[] = [];
+      proxy.on('error', (e) => errors.push(e.code));
+      for (let i = 0; i < 12; i++) {
+        await rawExchange(port, ['POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', { wait: 20 }, 'zz\r\n'], 1000);
+      }
+      await waitFor(() => errors.length === 12, 3000, 'every failed upload reported');
+      for (const code of errors) expect(['ERR_CLIENT_ABORTED', 'ERR_CLIENT_BODY']).toContain(code);
       expect(states(proxy)).toEqual(['a:up', 'b:up']);
     });
   });
