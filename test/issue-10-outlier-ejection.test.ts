@@ -191,6 +191,19 @@ describe('issue 10 item 7: outlier ejection that no client can turn into an outa
       ws.close();
     });
 
+    it.each(['round-robin', 'weighted-round-robin', 'least-connections', 'power-of-two-choices', 'ip-hash', 'hash', 'sticky-cookie'] as const)(
+      'with strategy %s, places connections on down backends in panic mode',
+      async (strategy) => {
+        const list = await backends(res, 2, (req, r, { id }) => {
+          r.statusCode = req.url === '/healthz' ? 503 : 200;
+          r.end(id);
+        });
+        const { proxy, url } = await proxies.start({ backends: list.map((b) => ({ url: b.url, id: b.id })), healthCheck: { interval: 30, jitter: 0 }, strategy });
+        await waitFor(() => proxy.backends().every((b) => b.state === 'down'), 3000, 'both down');
+        for (let i = 0; i < 4; i++) expect((await httpRequest(`${url}/`)).status).toBe(200);
+      },
+    );
+
     it('rejects a bad panicThreshold or outlier option with ERR_INVALID_OPTION', () => {
       expect(() => createProxy({ backends: ['http://127.0.0.1:1'], panicThreshold: 101 })).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: 'options.panicThreshold must be a number from 0 to 100, got 101' }),
