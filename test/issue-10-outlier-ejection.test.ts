@@ -9,7 +9,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createProxy, type Proxy, type SwitchboardError } from '@switchboard/proxy';
+import { StickyCookieStrategy, createProxy, type Proxy, type SwitchboardError } from '@switchboard/proxy';
 import { httpRequest } from './helpers/http';
 import { rawExchange } from './helpers/raw';
 import { CheckedProxies, Resources, listenLocal, openWs, roundTrip, startBackend, waitFor, type TestBackend } from './helpers/servers';
@@ -193,7 +193,8 @@ describe('issue 10 item 7: outlier ejection that no client can turn into an outa
 
     it.each(['round-robin', 'weighted-round-robin', 'least-connections', 'power-of-two-choices', 'ip-hash', 'hash', 'sticky-cookie'] as const)(
       'with strategy %s, places connections on down backends in panic mode',
-      async (strategy) => {
+      async (name) => {
+        const strategy = name === 'sticky-cookie' ? new StickyCookieStrategy({ secret: 'issue-10-panic-test-secret' }) : name;
         const list = await backends(res, 2, (req, r, { id }) => {
           r.statusCode = req.url === '/healthz' ? 503 : 200;
           r.end(id);
