@@ -181,17 +181,18 @@ describe('HTTP forwarding', () => {
   });
 
   it('keeps an HTTP entry in the table only while the request is in flight', async () => {
-    let release: () => void = () => undefined;
+    let release: (() => void) | undefined;
     const backend = await startBackend(res, 'a', (_req, response) => {
       release = () => response.end('done');
     });
     const { url, proxy } = await startProxy(res, { backends: [{ url: backend.url, id: 'only' }] });
     const pending = httpRequest(`${url}/`);
-    await waitFor(() => proxy.connections().length === 1);
+    // The entry exists before the backend sees the request: wait for both, or release() could come too early.
+    await waitFor(() => proxy.connections().length === 1 && release !== undefined);
     const [entry] = proxy.connections();
     expect(entry).toMatchObject({ protocol: 'http', backend: { id: 'only' }, client: { address: '127.0.0.1' } });
     expect(proxy.backends()[0]!.activeConnections).toBe(1);
-    release();
+    release!();
     expect((await pending).body).toBe('done');
     await waitFor(() => proxy.connections().length === 0);
     expect(proxy.backends()[0]!.activeConnections).toBe(0);

@@ -24,7 +24,34 @@ export interface BackendSnapshot {
 }
 
 /**
+ * Whether a pool is in panic mode: fewer than `panicThreshold` percent of the backends that may take
+ * traffic (all but the draining ones) are healthy. Envoy's healthy panic threshold.
+ *
+ * @remarks
+ * When most backends look down, the checks are as likely to be wrong (a probe path that broke, a
+ * shared dependency, ejections caused by clients) as the backends, and the few healthy ones would
+ * take all the load and fall in turn. Spreading over every backend serves whatever still answers
+ * instead of answering 503 to everyone. A pool with no such backend at all (every one draining) is
+ * not in panic: draining means "send nothing".
+ *
+ * @example
+ * ```ts
+ * import { isPanic } from './backend-pool';
+ * console.log(isPanic(1, 2, 50), isPanic(1, 3, 50), isPanic(0, 1, 0)); // false true false
+ * ```
+ * @internal
+ */
+export function isPanic(healthy: number, eligible: number, panicThreshold: number): boolean {
+  return eligible > 0 && healthy * 100 < panicThreshold * eligible;
+}
+
+/**
  * One backend: a live {@link BackendView} whose connection count is read from the table.
+ *
+ * @remarks
+ * `current` is the state health checks, drain and undrain set, the one `proxy.backends()` and the
+ * events report. `state`, what strategies and placement read, is the same except in panic mode,
+ * where a `down` backend takes connections like an `up` one.
  * @internal
  */
 export class Backend implements BackendView {
@@ -35,11 +62,12 @@ export class Backend implements BackendView {
   /** True for https:/wss: backends. */
   readonly secure: boolean;
   weight: number;
-  state: BackendState = 'up';
+  current: BackendState = 'up';
   maxConnections: number;
   readonly #table: ConnectionTable;
+  readonly #panic: { readonly active: boolean };
 
-  constructor(spec: ResolvedBackendSpec, table: ConnectionTable) {
+  constructor(spec: ResolvedBackendSpec, table: ConnectionTable, panic: { readonly active: boolean }) {
     this.id = spec.id;
     this.target = spec.url;
     this.url = spec.url.href;
@@ -47,6 +75,11 @@ export class Backend implements BackendView {
     this.weight = spec.weight;
     this.maxConnections = spec.maxConnections;
     this.#table = table;
+    this.#panic = panic;
+  }
+
+  get state(): BackendState {
+    return this.current === 'down' && this.#panic.active ? 'up' : this.current;
   }
 
   get activeConnections(): number {
@@ -68,7 +101,7 @@ export class Backend implements BackendView {
       id: this.id,
       url: this.url,
       weight: this.weight,
-      state: this.state,
+      state: this.current,
       activeConnections: this.activeConnections,
       maxConnections: this.maxConnections,
     });
@@ -94,11 +127,22 @@ export class BackendPool {
   readonly hosts = new Set<string>();
   /** Called after membership, weight or state changes. */
   onChange: ((all: readonly Backend[]) => void) | undefined;
+  /** Called after `onChange` when panic mode begins or ends, with the counts that decided it. */
+  onPanicChange: ((panic: boolean, healthy: number, eligible: number) => void) | undefined;
+  /** Shared with every backend, which reads it for its effective state. */
+  readonly #panic = { active: false };
+  readonly #panicThreshold: number;
 
-  constructor(specs: readonly ResolvedBackendSpec[], table: ConnectionTable) {
+  constructor(specs: readonly ResolvedBackendSpec[], table: ConnectionTable, panicThreshold = 0) {
     this.#table = table;
-    for (const spec of specs) this.#insert(new Backend(spec, table));
+    this.#panicThreshold = panicThreshold;
+    for (const spec of specs) this.#insert(new Backend(spec, table, this.#panic));
     this.#changed();
+  }
+
+  /** True while fewer than `panicThreshold` percent of the non-draining backends are up. */
+  get panic(): boolean {
+    return this.#panic.active;
   }
 
   #insert(backend: Backend): void {
@@ -111,12 +155,24 @@ export class BackendPool {
     this.#anyLimit = this.#all.some((b) => Number.isFinite(b.maxConnections));
     // Hosts are never forgotten: a connection still open on a removed backend must not leak its address.
     for (const b of this.#all) this.hosts.add(hostKey(b.target));
+    let healthy = 0;
+    let eligible = 0;
+    for (const b of this.#all) {
+      if (b.current === 'draining') continue;
+      eligible++;
+      if (b.current === 'up') healthy++;
+    }
+    const panic = isPanic(healthy, eligible, this.#panicThreshold);
+    const flipped = panic !== this.#panic.active;
+    // Set before onChange, so strategies rebuild their tables from the effective states.
+    this.#panic.active = panic;
     this.onChange?.(this.#all);
+    if (flipped) this.onPanicChange?.(panic, healthy, eligible);
   }
 
   /** Adds a backend; the caller has checked that its id is new. */
   add(spec: ResolvedBackendSpec): Backend {
-    const backend = new Backend(spec, this.#table);
+    const backend = new Backend(spec, this.#table, this.#panic);
     this.#insert(backend);
     this.#changed();
     return backend;
@@ -148,7 +204,7 @@ export class BackendPool {
     return this.#all;
   }
 
-  /** Backends that may take a new connection now, in configured order. */
+  /** Backends that may take a new connection now (in panic mode, down ones too), in configured order. */
   candidates(): readonly Backend[] {
     if (!this.#anyLimit && this.#cached !== undefined) return this.#cached;
     const out: Backend[] = [];
@@ -162,8 +218,8 @@ export class BackendPool {
   /** Changes a backend's state; returns false when it was already in that state. */
   setState(id: string, state: BackendState): boolean {
     const b = this.#byId.get(id);
-    if (b === undefined || b.state === state) return false;
-    b.state = state;
+    if (b === undefined || b.current === state) return false;
+    b.current = state;
     this.#changed();
     return true;
   }

@@ -4,6 +4,7 @@ import type { ConnectionEntry, ConnectionTable } from './connection-table';
 import type { SwitchboardError } from './errors';
 import type { ResponsePolicy } from './header-policy';
 import type { EdgeGuard } from './edge-guard';
+import type { PassiveFailure } from './outlier-detector';
 import type { ResolvedOptions } from './resolve-options';
 import type { SourceAddressPool } from './source-addresses';
 import type { ConnectionProtocol, PickContext } from './strategies/strategy';
@@ -54,8 +55,8 @@ export interface ProxyContext {
   finish(backend: Backend | undefined, entry: ConnectionEntry | undefined, reason: SwitchboardError | undefined): void;
   /** Reports an error that has no table entry (a refused request). */
   reportError(err: SwitchboardError): void;
-  /** Passive health: a backend failed to connect, timed out or answered 5xx. */
-  backendFailed(backend: Backend, kind: 'connect' | 'timeout' | 'status-5xx'): void;
+  /** Passive health: a backend failed in a way it caused, or answered 5xx. Never for client-side errors. */
+  backendFailed(backend: Backend, kind: PassiveFailure): void;
   /** Passive health: a backend served a connection. */
   backendSucceeded(backend: Backend): void;
 }

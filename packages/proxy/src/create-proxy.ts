@@ -117,7 +117,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   constructor(options: ProxyOptions) {
     super();
     this.#options = resolveOptions(options);
-    this.#pool = new BackendPool(this.#options.backends, this.#table);
+    this.#pool = new BackendPool(this.#options.backends, this.#table, this.#options.panicThreshold);
+    this.#pool.onPanicChange = (panic, healthy, total) => this.emit('panicChange', panic, healthy, total);
     this.#edge = new EdgeGuard(this.#options);
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const strategy = this.#options.strategy;
@@ -410,8 +411,23 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   #setState(id: string, state: BackendState, reason: string): void {
     const backend = this.#pool.get(id);
     if (backend === undefined) return;
-    const previous = backend.state;
+    const previous = backend.current;
     if (this.#pool.setState(id, state)) this.emit('backendStateChange', backend.snapshot(), previous, reason);
+  }
+
+  /**
+   * True while the proxy is in panic mode: too few backends are up (see `panicThreshold`), so new
+   * connections are balanced across every backend that is not draining, down ones included.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * console.log(proxy.isPanicking()); // false
+   * ```
+   */
+  isPanicking(): boolean {
+    return this.#pool.panic;
   }
 
   /**

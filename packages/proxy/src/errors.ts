@@ -40,7 +40,9 @@ export type ErrorCode =
   | 'ERR_CLIENT_LIMIT'
   | 'ERR_MESSAGE_TOO_BIG'
   | 'ERR_BODY_CONSUMED'
-  | 'ERR_WS_PROTOCOL';
+  | 'ERR_WS_PROTOCOL'
+  | 'ERR_CLIENT_BODY'
+  | 'ERR_REQUEST_BODY_MISMATCH';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -83,6 +85,8 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_MESSAGE_TOO_BIG: { status: 0, closeCode: 1009 },
   ERR_BODY_CONSUMED: { status: 500, closeCode: 1011 },
   ERR_WS_PROTOCOL: { status: 0, closeCode: 1002 },
+  ERR_CLIENT_BODY: { status: 400, closeCode: 1002 },
+  ERR_REQUEST_BODY_MISMATCH: { status: 500, closeCode: 1011 },
 };
 
 /**
@@ -515,4 +519,37 @@ export class ConsumedBodyError extends SwitchboardError {
 export class WebSocketProtocolError extends SwitchboardError {
   readonly code = 'ERR_WS_PROTOCOL' as const;
   override readonly name = 'WebSocketProtocolError';
+}
+
+/**
+ * The client's request body failed while it was being forwarded (its stream errored, or the
+ * client's connection broke mid-upload); a client that simply left is `ERR_CLIENT_ABORTED`.
+ * Client gets 400 if it is still there. Never counted against the backend's health.
+ *
+ * @example
+ * ```ts
+ * import { ClientBodyError } from '@switchboard/proxy';
+ * console.log(new ClientBodyError('bad chunk').status); // 400
+ * ```
+ */
+export class ClientBodyError extends SwitchboardError {
+  readonly code = 'ERR_CLIENT_BODY' as const;
+  override readonly name = 'ClientBodyError';
+}
+
+/**
+ * The request the proxy was handed carries fewer or more body bytes than its `Content-Length`,
+ * usually because a framework in front (a body parser) read the body before the proxy did.
+ * Client gets 500: the fault is on the proxy's side of the client, not in the backend, whose
+ * health is never touched.
+ *
+ * @example
+ * ```ts
+ * import { RequestBodyMismatchError } from '@switchboard/proxy';
+ * console.log(new RequestBodyMismatchError('body already read').status); // 500
+ * ```
+ */
+export class RequestBodyMismatchError extends SwitchboardError {
+  readonly code = 'ERR_REQUEST_BODY_MISMATCH' as const;
+  override readonly name = 'RequestBodyMismatchError';
 }

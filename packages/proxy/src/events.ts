@@ -36,4 +36,9 @@ export interface ProxyEvents {
   backendWeightChange: [backend: BackendSnapshot, previous: number];
   /** A backend changed state (health check, ejection, drain); `backend.state` is the new state. */
   backendStateChange: [backend: BackendSnapshot, previous: BackendState, reason: string];
+  /**
+   * Panic mode began (`panic` true) or ended: fewer than `panicThreshold` percent of the `total`
+   * non-draining backends were `healthy`, so new connections go to all of them, down ones included.
+   */
+  panicChange: [panic: boolean, healthy: number, total: number];
 }

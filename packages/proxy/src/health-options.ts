@@ -84,7 +84,9 @@ export interface HealthCheckOptions {
  */
 export interface OutlierDetectionOptions {
   /**
-   * Connect failures, timeouts or 5xx responses in a row that eject a backend.
+   * Failures in a row that eject a backend. A failure is one the backend caused: a refused or timed-out
+   * connection, no response headers in time, a reset, an invalid response; a 5xx answer only with
+   * {@link OutlierDetectionOptions.countServerErrors}.
    * @defaultValue `5`
    */
   consecutiveFailures?: number;
@@ -98,6 +100,36 @@ export interface OutlierDetectionOptions {
    * @defaultValue `300000`
    */
   maxEjectionTime?: number;
+  /**
+   * Count 5xx answers (HTTP responses and refused WebSocket upgrades) as failures.
+   * @defaultValue `false`
+   * @remarks Off by default because a client chooses what the app answers: requests with a bad query
+   * string that make the app answer 500 would otherwise eject healthy backends, an outage any client
+   * can cause. When off, a 5xx proves the backend is reachable and breaks a row of connection failures
+   * (Envoy's split of local-origin errors). Turn it on when 5xx answers mean the backend itself is
+   * broken, and keep {@link OutlierDetectionOptions.maxEjectionPercent} as the cap.
+   * @example
+   * ```ts
+   * import type { OutlierDetectionOptions } from '@switchboard/proxy';
+   * const outlier: OutlierDetectionOptions = { countServerErrors: true, consecutiveFailures: 10 };
+   * ```
+   */
+  countServerErrors?: boolean;
+  /**
+   * Most backends ejected at the same time, as a percentage of the backends (1 to 100); at least one may
+   * always be ejected, and never the last healthy backend.
+   * @defaultValue `50`
+   * @remarks Envoy's `max_ejection_percent`. A failure beyond the cap leaves the backend in rotation (its
+   * row of failures stays at the threshold, so it is ejected on its next failure once there is room).
+   * Backends down by active probes are not ejections and do not use up the share, but they count
+   * against "the last healthy backend".
+   * @example
+   * ```ts
+   * import type { OutlierDetectionOptions } from '@switchboard/proxy';
+   * const outlier: OutlierDetectionOptions = { maxEjectionPercent: 34 }; // one of three backends at most
+   * ```
+   */
+  maxEjectionPercent?: number;
 }
 
 /**
@@ -120,7 +152,13 @@ export const DEFAULT_HEALTH_CHECK = Object.freeze({ path: '/healthz', interval: 
  * console.log(DEFAULT_OUTLIER_DETECTION.baseEjectionTime); // 30000
  * ```
  */
-export const DEFAULT_OUTLIER_DETECTION = Object.freeze({ consecutiveFailures: 5, baseEjectionTime: 30_000, maxEjectionTime: 300_000 });
+export const DEFAULT_OUTLIER_DETECTION = Object.freeze({
+  consecutiveFailures: 5,
+  baseEjectionTime: 30_000,
+  maxEjectionTime: 300_000,
+  countServerErrors: false,
+  maxEjectionPercent: 50,
+});
 
 /**
  * {@link HealthCheckOptions} with every default filled in and `expectStatus` turned into a predicate.
@@ -157,12 +195,14 @@ export interface ResolvedOutlierDetectionOptions {
   readonly consecutiveFailures: number;
   readonly baseEjectionTime: number;
   readonly maxEjectionTime: number;
+  readonly countServerErrors: boolean;
+  readonly maxEjectionPercent: number;
 }
 
 /** setTimeout's largest delay; Node fires longer ones after 1 ms (with a warning), which would mean probe storms. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall', 'jitter', 'expectStatus', 'headers'];
-const OUTLIER_KEYS = ['consecutiveFailures', 'baseEjectionTime', 'maxEjectionTime'];
+const OUTLIER_KEYS = ['consecutiveFailures', 'baseEjectionTime', 'maxEjectionTime', 'countServerErrors', 'maxEjectionPercent'];
 /** Headers undici rejects or that would fight the probe's own connection handling. */
 const RESERVED_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length']);
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -286,7 +326,7 @@ export function resolveHealthCheckOptions(input: unknown, where = 'health'): Res
  * ```ts
  * import { resolveOutlierDetectionOptions } from '@switchboard/proxy';
  * const r = resolveOutlierDetectionOptions({ baseEjectionTime: 1000 });
- * console.log(r.consecutiveFailures, r.maxEjectionTime); // 5 300000
+ * console.log(r.consecutiveFailures, r.maxEjectionTime, r.maxEjectionPercent); // 5 300000 50
  * ```
  */
 export function resolveOutlierDetectionOptions(input: unknown, where = 'outlier'): ResolvedOutlierDetectionOptions {
@@ -298,9 +338,17 @@ export function resolveOutlierDetectionOptions(input: unknown, where = 'outlier'
   if (maxEjectionTime < baseEjectionTime) {
     fail(`${where}.maxEjectionTime must be at least ${where}.baseEjectionTime (${baseEjectionTime}), got ${maxEjectionTime}`);
   }
+  const countServerErrors = o['countServerErrors'] ?? d.countServerErrors;
+  if (typeof countServerErrors !== 'boolean') fail(`${where}.countServerErrors must be true or false, got ${String(countServerErrors)}`);
+  const maxEjectionPercent = o['maxEjectionPercent'] ?? d.maxEjectionPercent;
+  if (typeof maxEjectionPercent !== 'number' || !(maxEjectionPercent >= 1 && maxEjectionPercent <= 100)) {
+    fail(`${where}.maxEjectionPercent must be a number from 1 to 100, got ${String(maxEjectionPercent)}`);
+  }
   return Object.freeze({
     consecutiveFailures: positiveInteger(`${where}.consecutiveFailures`, o['consecutiveFailures'], d.consecutiveFailures),
     baseEjectionTime,
     maxEjectionTime,
+    countServerErrors,
+    maxEjectionPercent,
   });
 }

@@ -10,7 +10,7 @@ import { InvalidOptionError } from './errors';
 import { resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './health-options';
 import type { HealthCheckOptions, OutlierDetectionOptions, ResolvedHealthCheckOptions, ResolvedOutlierDetectionOptions } from './health-options';
 import { createProbeAgent, probe, probeOrigin, type ProbeResult } from './health-probe';
-import { OutlierDetector } from './outlier-detector';
+import { mayEject, OutlierDetector, type PassiveFailure, type PoolHealth } from './outlier-detector';
 
 // Re-exported so the proxy core can take everything health-related from this one module.
 export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './health-options';
@@ -135,6 +135,8 @@ function fail(message: string): never {
  *   of staying hidden.
  * - An ejected target comes back after its ejection time, or earlier after `rise` successful probes.
  *   Passive reports about a target that is already down are ignored, so ejections never stack.
+ * - A target due for ejection stays in when the ejected share would pass `maxEjectionPercent` or
+ *   when it is the last healthy target; it is ejected at its next failure once there is room.
  *
  * @example
  * ```ts
@@ -224,19 +226,37 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
   }
 
   /**
-   * A live request or connection to the backend failed. Ejects it after `consecutiveFailures` in a row.
+   * A live request or connection to the backend failed. Ejects it after `consecutiveFailures` in a row,
+   * within the `maxEjectionPercent` share and never the last healthy target. A `status-5xx` counts only
+   * with `countServerErrors`; otherwise it proves the backend answers and counts as a success.
    * Ignored for unknown ids (a connection may outlive its backend's removal), down targets and after `close()`.
    */
-  reportFailure(id: string, kind: 'connect' | 'timeout' | 'status-5xx'): void {
+  reportFailure(id: string, kind: PassiveFailure): void {
     const t = this.#targets.get(id);
-    if (t?.outlier === undefined || this.#closing !== undefined || stateOf(t) === 'down') return;
-    const ms = t.outlier.recordFailure(performance.now());
-    if (ms === 0) return;
+    const options = this.#outlier;
+    if (t?.outlier === undefined || options === undefined || this.#closing !== undefined || stateOf(t) === 'down') return;
+    if (kind === 'status-5xx' && !options.countServerErrors) {
+      t.outlier.recordSuccess();
+      return;
+    }
+    if (!t.outlier.recordFailure() || !mayEject(this.#poolHealth(), options.maxEjectionPercent)) return;
+    const ms = t.outlier.eject(performance.now());
     t.ejected = true;
     // Only probes that succeed after the ejection may end it early.
     t.okStreak = 0;
     t.ejectTimer = setTimeout(() => this.#endEjection(t, ms), ms);
-    this.emit('change', id, 'down', `ejected for ${ms} ms after ${this.#outlier?.consecutiveFailures ?? 0} consecutive failures (last: ${kind})`);
+    this.emit('change', id, 'down', `ejected for ${ms} ms after ${options.consecutiveFailures} consecutive failures (last: ${kind})`);
+  }
+
+  /** Counted when a target is due for ejection only, so a failure costs no walk over the targets. */
+  #poolHealth(): PoolHealth {
+    let ejected = 0;
+    let healthy = 0;
+    for (const t of this.#targets.values()) {
+      if (t.ejected) ejected++;
+      else if (!t.probeDown) healthy++;
+    }
+    return { total: this.#targets.size, ejected, healthy };
   }
 
   /** A live request or connection to the backend succeeded: its failures are no longer consecutive. */

@@ -17,10 +17,13 @@ import {
   BadRequestError,
   ClientAbortedError,
   ConsumedBodyError,
+  ClientBodyError,
   ProxyClosingError,
+  RequestBodyMismatchError,
   SourceExhaustedError,
   type SwitchboardError,
 } from './errors';
+import { passiveFailureOf } from './outlier-detector';
 import { filterResponseHeaders, filterTrailers, forwardRequestHeaders, KEEP_NONE, publicOriginOf, requestHost } from './header-policy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
@@ -34,6 +37,9 @@ function mapUndiciError(err: Error & { code?: string }, ctx: ErrorCtx): Switchbo
       return new BackendTimeoutError('backend did not send response headers in time', { cause: err, ...ctx });
     case 'UND_ERR_BODY_TIMEOUT':
       return new BackendTimeoutError('backend paused the response body for too long', { cause: err, ...ctx });
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      // The body handed to the proxy does not match its Content-Length: read before us (a body parser), not the backend's doing.
+      return new RequestBodyMismatchError('request body does not match its Content-Length (was it read before the proxy?)', { cause: err, ...ctx });
     case 'EADDRNOTAVAIL':
       return new SourceExhaustedError('every source address is out of ports toward the backend', { cause: err, ...ctx });
     case 'UND_ERR_SOCKET':
@@ -46,6 +52,12 @@ function mapUndiciError(err: Error & { code?: string }, ctx: ErrorCtx): Switchbo
       }
       return new BackendConnectError(`backend request failed (${code || err.message})`, { cause: err, ...ctx });
   }
+}
+
+/** The client's request body failed while undici pulled it: whatever undici then reports, the cause is the client. */
+function mapBodyError(err: Error & { code?: string }, ctx: ErrorCtx): SwitchboardError {
+  if (err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return new ClientAbortedError('client went away during its upload', { cause: err, ...ctx });
+  return new ClientBodyError(`client request body failed (${err.code ?? err.message})`, { cause: err, ...ctx });
 }
 
 /**
@@ -186,6 +198,8 @@ class HttpExchange implements LiveConnection {
   #drainListened = false;
   #headersSent = false;
   #done = false;
+  /** Set when reading the client's body threw: the exchange's failure is then the client's. */
+  #bodyError: (Error & { code?: string }) | undefined;
 
   constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened, replay?: ReplayBody) {
     this.#ctx = ctx;
@@ -248,9 +262,14 @@ class HttpExchange implements LiveConnection {
 
   /** The request body as an async iterable that counts bytes and keeps undici's pull-based backpressure. */
   async *#countedBody(): AsyncGenerator<Buffer> {
-    for await (const chunk of this.#req as AsyncIterable<Buffer>) {
-      this.#opened.entry.bytesIn += chunk.length;
-      yield chunk;
+    try {
+      for await (const chunk of this.#req as AsyncIterable<Buffer>) {
+        this.#opened.entry.bytesIn += chunk.length;
+        yield chunk;
+      }
+    } catch (err) {
+      this.#bodyError = err as Error;
+      throw err;
     }
   }
 
@@ -306,15 +325,16 @@ class HttpExchange implements LiveConnection {
 
   /** @internal */
   onError(err: Error & { code?: string }): void {
-    const mapped = mapUndiciError(err, this.#errorContext());
+    const mapped = this.#bodyError === undefined ? mapUndiciError(err, this.#errorContext()) : mapBodyError(this.#bodyError, this.#errorContext());
     if (this.#headersSent) {
       // Mid-body: the client's response is cut (no hang); nothing can be retried.
       this.teardown(mapped);
       return;
     }
     const timedOut = err.code === 'UND_ERR_CONNECT_TIMEOUT';
-    if (mapped.code === 'ERR_BACKEND_TIMEOUT') this.#ctx.backendFailed(this.#opened.backend, 'timeout');
-    else this.#ctx.backendFailed(this.#opened.backend, 'connect');
+    // Only failures the backend caused count against it: never the client's body, nor the proxy's own ports.
+    const kind = passiveFailureOf(mapped.code);
+    if (kind !== undefined) this.#ctx.backendFailed(this.#opened.backend, kind);
     // Only a request that can be sent again unchanged is retried: no body (it is consumed), idempotent method.
     const retryable = (RETRYABLE.has(mapped.code) || timedOut) && !this.#hasBody && IDEMPOTENT.has(this.#req.method ?? '');
     const tried = (this.#tried ??= new Set()).add(this.#opened.backend.id);

@@ -36,12 +36,14 @@ export {
   WebSocketProtocolError,
   isSwitchboardError,
 } from './errors';
+export { ClientBodyError, RequestBodyMismatchError } from './errors';
 export type { ErrorCode, ErrorContext } from './errors';
 export * from './strategies/index';
 export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './health-options';
 export type { HealthCheckOptions, OutlierDetectionOptions, ResolvedHealthCheckOptions, ResolvedOutlierDetectionOptions } from './health-options';
 export { HealthChecker } from './health';
 export type { HealthCheckerOptions, HealthEvents, HealthState, HealthTarget } from './health';
+export type { PassiveFailure } from './outlier-detector';
 export type { OriginPattern } from './origin-policy';
 export { TRUST_PRESETS } from './trust-proxy';
 export type { TrustProxySetting } from './trust-proxy';

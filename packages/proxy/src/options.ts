@@ -257,11 +257,33 @@ export interface ProxyOptions {
    */
   readonly healthCheck?: HealthCheckOptions | false;
   /**
-   * Passive health (outlier ejection): consecutive connect failures, timeouts or 5xx answers take a
-   * backend out for an ejection time that doubles on each repeat.
-   * @defaultValue on with {@link DEFAULT_OUTLIER_DETECTION} (5 failures, 30 s doubling up to 300 s); `false` disables it
+   * Passive health (outlier ejection): consecutive failures the backend caused (refused or timed-out
+   * connections, resets, invalid responses; 5xx answers only with `countServerErrors`) take a backend
+   * out for an ejection time that doubles on each repeat, at most half of the backends at a time.
+   * @defaultValue on with {@link DEFAULT_OUTLIER_DETECTION} (5 failures, 30 s doubling up to 300 s, 5xx
+   * not counted, `maxEjectionPercent` 50); `false` disables it
    */
   readonly outlierDetection?: OutlierDetectionOptions | false;
+  /**
+   * Panic mode: when fewer than this percentage (0 to 100) of the backends that are not draining are
+   * `up`, new connections are balanced across all of them, up and down alike, instead of only the up
+   * ones. `0` turns panic mode off.
+   * @defaultValue 50 (Envoy's healthy panic threshold)
+   * @remarks Health checks and ejections can be wrong all at once (a broken probe path, a shared
+   * dependency, failures clients provoke); concentrating every client on the last healthy backends
+   * would take those down too, and an empty pool answers 503 to everyone. In panic a request that
+   * lands on a backend that really is dead fails like any connect failure and is retried on another
+   * backend when it can be. The proxy emits `panicChange` when panic mode begins or ends, and
+   * `proxy.isPanicking()` tells the current mode; `proxy.backends()` keeps reporting each backend's
+   * own state.
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001', 'http://127.0.0.1:9002'], healthCheck: {}, panicThreshold: 30 });
+   * proxy.on('panicChange', (panic, healthy, total) => console.log(`panic ${panic}: ${healthy} of ${total} healthy`));
+   * ```
+   */
+  readonly panicThreshold?: number;
   /**
    * TLS settings for `https:`/`wss:` backends.
    * @defaultValue Node's defaults: system CAs, certificate checked against the URL's host
@@ -323,4 +345,5 @@ export const DEFAULTS = Object.freeze({
   retryAfter: 1,
   retries: 2,
   drainTimeout: 30_000,
+  panicThreshold: 50,
 });

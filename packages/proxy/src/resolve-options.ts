@@ -58,6 +58,7 @@ export interface ResolvedOptions {
   readonly maxMessageSize: number;
   readonly outlierDetection: OutlierDetectionOptions | false;
   readonly drainTimeout: number;
+  readonly panicThreshold: number;
 }
 
 const BACKEND_PROTOCOLS = new Set(['http:', 'https:', 'ws:', 'wss:']);
@@ -93,6 +94,12 @@ function limit(name: string, value: unknown): number {
   if (typeof value !== 'number' || !(value >= 1) || (Number.isFinite(value) && !Number.isInteger(value))) {
     fail(`options.${name} must be a positive integer or Infinity, got ${String(value)}`);
   }
+  return value;
+}
+
+function percent(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0 && value <= 100)) fail(`options.${name} must be a number from 0 to 100, got ${String(value)}`);
   return value;
 }
 
@@ -220,5 +227,6 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     healthCheck: input.healthCheck === undefined || input.healthCheck === false ? false : (resolveHealthCheckOptions(input.healthCheck, 'options.healthCheck'), input.healthCheck),
     outlierDetection: input.outlierDetection === false ? false : (resolveOutlierDetectionOptions(input.outlierDetection ?? {}, 'options.outlierDetection'), input.outlierDetection ?? {}),
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
+    panicThreshold: percent('panicThreshold', input.panicThreshold, DEFAULTS.panicThreshold),
   });
 }

@@ -61,8 +61,8 @@ describe('resolveHealthCheckOptions()', () => {
 });
 
 describe('resolveOutlierDetectionOptions()', () => {
-  it('fills in the documented defaults', () => {
-    expect(DEFAULT_OUTLIER_DETECTION).toEqual({ consecutiveFailures: 5, baseEjectionTime: 30_000, maxEjectionTime: 300_000 });
+  it('fills in the documented defaults: 5xx not counted, at most half of the backends ejected', () => {
+    expect(DEFAULT_OUTLIER_DETECTION).toEqual({ consecutiveFailures: 5, baseEjectionTime: 30_000, maxEjectionTime: 300_000, countServerErrors: false, maxEjectionPercent: 50 });
     expect(resolveOutlierDetectionOptions({})).toEqual(DEFAULT_OUTLIER_DETECTION);
   });
 
@@ -75,7 +75,15 @@ describe('resolveOutlierDetectionOptions()', () => {
     ['baseEjectionTime', { baseEjectionTime: Number.NaN }, 'outlier.baseEjectionTime must be a positive number of milliseconds, got NaN'],
     ['maxEjectionTime', { maxEjectionTime: Infinity }, 'outlier.maxEjectionTime must be a positive number of milliseconds, got Infinity'],
     ['max below base', { baseEjectionTime: 1000, maxEjectionTime: 500 }, 'outlier.maxEjectionTime must be at least outlier.baseEjectionTime (1000), got 500'],
-    ['unknown key', { baseEjection: 5 }, 'outlier.baseEjection is not a known option (expected one of consecutiveFailures, baseEjectionTime, maxEjectionTime)'],
+    ['countServerErrors', { countServerErrors: 1 }, 'outlier.countServerErrors must be true or false, got 1'],
+    ['maxEjectionPercent of 0', { maxEjectionPercent: 0 }, 'outlier.maxEjectionPercent must be a number from 1 to 100, got 0'],
+    ['maxEjectionPercent over 100', { maxEjectionPercent: 101 }, 'outlier.maxEjectionPercent must be a number from 1 to 100, got 101'],
+    ['maxEjectionPercent type', { maxEjectionPercent: '50' }, 'outlier.maxEjectionPercent must be a number from 1 to 100, got 50'],
+    [
+      'unknown key',
+      { baseEjection: 5 },
+      'outlier.baseEjection is not a known option (expected one of consecutiveFailures, baseEjectionTime, maxEjectionTime, countServerErrors, maxEjectionPercent)',
+    ],
   ])('rejects a bad %s with ERR_INVALID_OPTION and an exact sentence', (_name, input, message) => {
     expect(thrown(() => resolveOutlierDetectionOptions(input))).toEqual({ code: 'ERR_INVALID_OPTION', message });
   });

@@ -241,24 +241,67 @@ describe('HealthChecker', () => {
 
   describe('outlier ejection', () => {
     const outlier = { consecutiveFailures: 3, baseEjectionTime: 5000, maxEjectionTime: 20_000 };
+    // The last healthy target is never ejected: tests of one target's ejections give it a healthy peer.
+    const spare = { id: 'spare', url: 'http://127.0.0.1:1' };
 
     it('ejects after `consecutiveFailures` in a row; reportSuccess() breaks the row', () => {
-      const { checker, changes } = createChecker({ outlier });
+      const { checker, changes } = createChecker({ outlier: { ...outlier, countServerErrors: true } });
       checker.add({ id: 'a', url: 'http://127.0.0.1:1' });
+      checker.add(spare);
       checker.reportFailure('a', 'connect');
       checker.reportFailure('a', 'timeout');
       checker.reportSuccess('a');
       checker.reportFailure('a', 'status-5xx');
+      checker.reportFailure('a', 'reset');
+      expect(checker.state('a')).toBe('up');
+      checker.reportFailure('a', 'protocol');
+      expect(checker.state('a')).toBe('down');
+      expect(changes).toMatchObject([{ id: 'a', state: 'down', reason: 'ejected for 5000 ms after 3 consecutive failures (last: protocol)' }]);
+    });
+
+    it('does not count 5xx answers by default: they prove the backend answers and break a row of failures', () => {
+      const { checker, changes } = createChecker({ outlier: { ...outlier, consecutiveFailures: 2 } });
+      checker.add({ id: 'a', url: 'http://127.0.0.1:1' });
+      checker.add(spare);
+      for (let i = 0; i < 20; i++) checker.reportFailure('a', 'status-5xx');
+      checker.reportFailure('a', 'connect');
       checker.reportFailure('a', 'status-5xx');
+      checker.reportFailure('a', 'connect');
       expect(checker.state('a')).toBe('up');
       checker.reportFailure('a', 'connect');
-      expect(checker.state('a')).toBe('down');
-      expect(changes).toMatchObject([{ id: 'a', state: 'down', reason: 'ejected for 5000 ms after 3 consecutive failures (last: connect)' }]);
+      expect(changes).toMatchObject([{ id: 'a', state: 'down', reason: 'ejected for 5000 ms after 2 consecutive failures (last: connect)' }]);
+    });
+
+    it('ejects at most `maxEjectionPercent` of the targets, and never the last healthy one', () => {
+      const { checker, changes } = createChecker({ outlier: { ...outlier, consecutiveFailures: 1 } });
+      for (const id of ['a', 'b', 'c', 'd']) checker.add({ id, url: 'http://127.0.0.1:1' });
+      for (const id of ['a', 'b', 'c', 'd']) checker.reportFailure(id, 'connect');
+      expect(['a', 'b', 'c', 'd'].map((id) => checker.state(id))).toEqual(['down', 'down', 'up', 'up']);
+      const all = createChecker({ outlier: { ...outlier, consecutiveFailures: 1, maxEjectionPercent: 100 } });
+      for (const id of ['a', 'b']) all.checker.add({ id, url: 'http://127.0.0.1:1' });
+      for (let i = 0; i < 5; i++) for (const id of ['a', 'b']) all.checker.reportFailure(id, 'reset');
+      expect(['a', 'b'].map((id) => all.checker.state(id))).toEqual(['down', 'up']);
+      expect(changes.map((c) => c.id)).toEqual(['a', 'b']);
+    });
+
+    it('ejects a target kept in by the cap at its next failure once another ejection has ended', async () => {
+      const { checker, changes } = createChecker({ outlier: { consecutiveFailures: 2, baseEjectionTime: 40, maxEjectionTime: 1000 } });
+      for (const id of ['a', 'b']) checker.add({ id, url: 'http://127.0.0.1:1' });
+      checker.reportFailure('a', 'connect');
+      checker.reportFailure('a', 'connect');
+      checker.reportFailure('b', 'connect');
+      checker.reportFailure('b', 'connect');
+      expect([checker.state('a'), checker.state('b')]).toEqual(['down', 'up']);
+      await waitFor('a back', () => checker.state('a') === 'up');
+      checker.reportFailure('b', 'connect');
+      expect(checker.state('b')).toBe('down');
+      expect(changes.map((c) => `${c.id}:${c.state}`)).toEqual(['a:down', 'a:up', 'b:down']);
     });
 
     it('ignores reports for unknown ids and for a backend that is already down', () => {
       const { checker, changes } = createChecker({ outlier: { ...outlier, consecutiveFailures: 1 } });
       checker.add({ id: 'a', url: 'http://127.0.0.1:1' });
+      checker.add(spare);
       expect(() => checker.reportFailure('gone', 'connect')).not.toThrow();
       expect(() => checker.reportSuccess('gone')).not.toThrow();
       checker.reportFailure('a', 'connect');
@@ -269,8 +312,9 @@ describe('HealthChecker', () => {
     it('doubles the ejection time on each ejection in a row up to maxEjectionTime, and resets it after a healthy maxEjectionTime', async () => {
       const base = 40;
       const max = 160;
-      const { checker, changes } = createChecker({ outlier: { consecutiveFailures: 2, baseEjectionTime: base, maxEjectionTime: max } });
+      const { checker, changes } = createChecker({ outlier: { consecutiveFailures: 2, baseEjectionTime: base, maxEjectionTime: max, countServerErrors: true } });
       checker.add({ id: 'a', url: 'http://127.0.0.1:1' });
+      checker.add(spare);
       const eject = async (): Promise<number> => {
         const n = changes.length;
         checker.reportFailure('a', 'status-5xx');
@@ -295,6 +339,7 @@ describe('HealthChecker', () => {
       const srv = await healthServer(200);
       const { checker, changes } = createChecker({ active: { ...fast, interval: 30 }, outlier: { ...outlier, consecutiveFailures: 1 } });
       checker.add({ id: 'a', url: srv.url });
+      checker.add({ id: 'spare', url: (await healthServer(200)).url });
       checker.reportFailure('a', 'connect');
       const ejectedAt = performance.now();
       await waitFor('up', () => changes.length === 2);
@@ -307,6 +352,7 @@ describe('HealthChecker', () => {
       const ejection = 400;
       const { checker, changes } = createChecker({ active: { ...fast, interval: 20, fall: 2 }, outlier: { consecutiveFailures: 1, baseEjectionTime: ejection, maxEjectionTime: 1000 } });
       checker.add({ id: 'a', url: srv.url });
+      checker.add({ id: 'spare', url: (await healthServer(200)).url });
       await waitFor('a good probe', () => srv.hits.length >= 2);
       srv.status = 503;
       const from = srv.hits.length;

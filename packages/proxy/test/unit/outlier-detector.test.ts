@@ -1,12 +1,35 @@
-import { ejectionTime, OutlierDetector } from '../../src/outlier-detector';
+import type { ErrorCode } from '../../src/errors';
+import { ejectionTime, mayEject, OutlierDetector, passiveFailureOf, type PassiveFailure } from '../../src/outlier-detector';
 
 // A pure clock-injected spec of the backoff; health.test.ts measures the same rules on real timers.
 const options = { consecutiveFailures: 2, baseEjectionTime: 100, maxEjectionTime: 500 };
 
 function eject(d: OutlierDetector, now: number): number {
-  expect(d.recordFailure(now)).toBe(0);
-  return d.recordFailure(now);
+  expect(d.recordFailure()).toBe(false);
+  expect(d.recordFailure()).toBe(true);
+  return d.eject(now);
 }
+
+describe('passiveFailureOf()', () => {
+  it.each<[ErrorCode, PassiveFailure | undefined]>([
+    ['ERR_BACKEND_CONNECT', 'connect'],
+    ['ERR_BACKEND_TIMEOUT', 'timeout'],
+    ['ERR_HANDSHAKE_TIMEOUT', 'timeout'],
+    ['ERR_BACKEND_RESET', 'reset'],
+    ['ERR_BACKEND_PROTOCOL', 'protocol'],
+    // The client's side and the proxy's own limits never count against a backend.
+    ['ERR_CLIENT_ABORTED', undefined],
+    ['ERR_CLIENT_RESET', undefined],
+    ['ERR_CLIENT_BODY', undefined],
+    ['ERR_REQUEST_BODY_MISMATCH', undefined],
+    ['ERR_SOURCE_EXHAUSTED', undefined],
+    ['ERR_NO_BACKEND', undefined],
+    ['ERR_CLIENT_LIMIT', undefined],
+    ['ERR_PROXY_CLOSING', undefined],
+  ])('%s counts as %s', (code, kind) => {
+    expect(passiveFailureOf(code)).toBe(kind);
+  });
+});
 
 describe('ejectionTime()', () => {
   it.each([
@@ -20,14 +43,47 @@ describe('ejectionTime()', () => {
   });
 });
 
+describe('mayEject()', () => {
+  it.each([
+    // total, ejected, healthy (the one due included), maxEjectionPercent -> may eject
+    [2, 0, 2, 50, true],
+    [2, 1, 1, 50, false],
+    [3, 0, 3, 50, true],
+    [3, 1, 2, 50, false],
+    [4, 1, 3, 50, true],
+    [4, 2, 2, 50, false],
+    [10, 4, 6, 50, true],
+    [10, 5, 5, 50, false],
+    // At least one ejection is always allowed, however small the share.
+    [4, 0, 4, 10, true],
+    [4, 1, 3, 10, false],
+    // Never the last healthy backend, whatever the share allows.
+    [1, 0, 1, 100, false],
+    [2, 1, 1, 100, false],
+    [3, 0, 1, 100, false],
+    [3, 1, 2, 100, true],
+  ])('%i backends, %i ejected, %i healthy, max %i%%: %s', (total, ejected, healthy, percent, expected) => {
+    expect(mayEject({ total, ejected, healthy }, percent)).toBe(expected);
+  });
+});
+
 describe('OutlierDetector', () => {
-  it('ejects on the n-th failure in a row; a success breaks the row', () => {
+  it('is due for ejection on the n-th failure in a row; a success breaks the row', () => {
     const d = new OutlierDetector(options, 0);
-    expect(d.recordFailure(0)).toBe(0);
+    expect(d.recordFailure()).toBe(false);
     d.recordSuccess();
-    expect(d.recordFailure(0)).toBe(0);
-    expect(d.recordFailure(0)).toBe(100);
+    expect(d.recordFailure()).toBe(false);
+    expect(d.recordFailure()).toBe(true);
+    expect(d.eject(0)).toBe(100);
     expect(d.streak).toBe(0);
+  });
+
+  it('stays due, without counting on, while the pool cannot spare it', () => {
+    const d = new OutlierDetector(options, 0);
+    for (let i = 0; i < 10; i++) d.recordFailure();
+    expect(d.streak).toBe(options.consecutiveFailures);
+    expect(d.recordFailure()).toBe(true);
+    expect(d.ejections).toBe(0);
   });
 
   it('doubles while the backend keeps failing soon after each return', () => {
