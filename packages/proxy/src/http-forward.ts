@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { Pool, buildConnector, type Dispatcher } from 'undici';
 import type { Backend } from './backend-pool';
+import { ClientConnectionQueue, type QueuedExchange } from './client-connection-queue';
 import { clientKey, entryContext } from './connection-table';
 import { moveSlot, type LiveConnection, type Opened, type ProxyContext } from './context';
 import { sendHttpError } from './error-response';
@@ -182,9 +183,12 @@ class HttpExchange implements LiveConnection {
   #drainListened = false;
   #headersSent = false;
   #done = false;
+  /** Told once when the exchange is over, so the connection's next pipelined request can start. */
+  readonly #turn: QueuedRequest;
 
-  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened) {
+  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened, turn: QueuedRequest) {
     this.#ctx = ctx;
+    this.#turn = turn;
     this.#dispatchers = dispatchers;
     this.#req = req;
     this.#res = res;
@@ -290,7 +294,13 @@ class HttpExchange implements LiveConnection {
 
   /** @internal */
   resDrained(): void {
-    this.#resumeUpstream?.();
+    // Node can emit 'drain' synchronously inside a write made from another undici parser's callback; resuming
+    // there re-enters undici (its `currentParser === null` assertion fails an unrelated exchange). Resume once
+    // the current parser has returned, and only if this exchange is still streaming.
+    if (this.#resumeUpstream === undefined || this.#done) return;
+    queueMicrotask(() => {
+      if (!this.#done && this.#attempt !== undefined) this.#resumeUpstream?.();
+    });
   }
 
   /** @internal */
@@ -351,17 +361,61 @@ class HttpExchange implements LiveConnection {
     if (this.#done) return;
     this.#done = true;
     this.#attempt = undefined;
+    this.#resumeUpstream = undefined;
     this.#ctx.live.delete(this);
     this.#ctx.finish(this.#opened.backend, this.#opened.entry, reason);
+    this.#turn.over();
+  }
+}
+
+/**
+ * One request waiting for its turn on its client connection (see {@link ClientConnectionQueue}).
+ * @internal
+ */
+class QueuedRequest implements QueuedExchange {
+  readonly #ctx: ProxyContext;
+  readonly #dispatchers: BackendDispatchers;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #queue: ClientConnectionQueue;
+  #exchange: HttpExchange | undefined;
+
+  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, queue: ClientConnectionQueue) {
+    this.#ctx = ctx;
+    this.#dispatchers = dispatchers;
+    this.#req = req;
+    this.#res = res;
+    this.#queue = queue;
+  }
+
+  start(): void {
+    this.#exchange = startRequest(this.#ctx, this.#dispatchers, this.#req, this.#res, this);
+    // A refused request is answered at once; Node keeps that small answer in order behind the ones before it.
+    if (this.#exchange === undefined) this.over();
+  }
+
+  clientGone(): void {
+    this.#exchange?.resClosed();
+  }
+
+  over(): void {
+    this.#queue.done(this);
   }
 }
 
 
 /**
- * Handles one HTTP request: pick, forward through undici, stream the answer back. Never throws.
+ * Handles one HTTP request: queued behind the requests before it on the same client connection, then picked,
+ * forwarded through undici and answered. Never throws.
  * @internal
  */
 export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse): void {
+  const queue = ClientConnectionQueue.of(req.socket);
+  queue.push(new QueuedRequest(ctx, dispatchers, req, res, queue));
+}
+
+/** Checks, picks and starts the exchange of one request, or answers its refusal and returns undefined. */
+function startRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, turn: QueuedRequest): HttpExchange | undefined {
   const clientAddress = clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0);
   let refused: SwitchboardError | undefined;
   if (ctx.isClosing()) refused = new ProxyClosingError('proxy is closing', { clientAddress });
@@ -375,12 +429,10 @@ export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatc
   }
   if (refused === undefined) {
     const opened = ctx.open(req, 'http');
-    if ('entry' in opened) {
-      new HttpExchange(ctx, dispatchers, req, res, opened);
-      return;
-    }
+    if ('entry' in opened) return new HttpExchange(ctx, dispatchers, req, res, opened, turn);
     refused = opened;
   }
   ctx.reportError(refused);
   sendHttpError(res, refused, ctx.options.retryAfter, ctx.options.server);
+  return undefined;
 }
