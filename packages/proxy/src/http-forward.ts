@@ -40,7 +40,8 @@ function mapUndiciError(err: Error & { code?: string }, ctx: ErrorCtx): Switchbo
     case 'EPIPE':
       return new BackendResetError(`backend closed the connection (${code})`, { cause: err, ...ctx });
     default:
-      if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+      // undici's parser errors do not always carry an HPE_ code (a bad chunk size has none): the class names them.
+      if (code.startsWith('HPE_') || err.name === 'HTTPParserError' || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
         return new BackendProtocolError(`backend sent an invalid response (${code})`, { cause: err, ...ctx });
       }
       return new BackendConnectError(`backend request failed (${code || err.message})`, { cause: err, ...ctx });
