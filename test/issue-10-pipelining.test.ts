@@ -111,6 +111,40 @@ describe('issue 10: pipelined requests on one client connection', () => {
     expect(later.body).toBe('</later>');
   });
 
+  it('stops reading a client that pipelines without end while its first answer is pending', async () => {
+    const held: (() => void)[] = [];
+    let answerAtOnce = false;
+    let backendRequests = 0;
+    const backend = await startBackend(res, 'a', (req, response) => {
+      backendRequests++;
+      const answer = (): void => void response.end(`<${req.url}>`);
+      if (answerAtOnce) answer();
+      else held.push(answer);
+    });
+    const { proxy, port } = await proxies.start({ backends: [backend.url] });
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    const client = await rawClient(res, port);
+    let batch = '';
+    for (let i = 0; i < 2000; i++) batch += GET(`/p${i}`);
+    // 20 MB of requests (some 720,000): far more than the kernel buffers of a loopback connection hold.
+    for (let i = 0; i < 360; i++) client.socket.write(batch);
+    await waitFor(() => held.length === 1, 3000, 'first request at the backend');
+    await new Promise((r) => setTimeout(r, 1000));
+    // The proxy stopped reading: what the kernel could not take is still in the client's own buffer.
+    expect(client.socket.writableLength).toBeGreaterThan(4 * 1024 * 1024);
+    expect(backendRequests).toBe(1);
+    expect(proxy.connections()).toHaveLength(1);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    held.shift()?.();
+    await waitFor(() => client.received().includes('</p0>'), 3000, 'the first answer');
+    client.socket.destroy();
+    // A socket the proxy does not read learns of the client's departure on its next write: the answer in flight.
+    answerAtOnce = true;
+    for (const answer of held.splice(0)) answer();
+    await waitFor(() => proxy.connections().length === 0, 3000, 'empty table once the answer in flight is written');
+  });
+
   it('does not fail an exchange with a re-entrant backend resume when a queued answer is written while another waits for drain', async () => {
     const big = Buffer.alloc(16 * 1024 * 1024, 0x62);
     const piece = Buffer.alloc(1024, 0x63);
