@@ -63,6 +63,27 @@ describe('issue 10: pipelined requests on one client connection', () => {
     client.socket.destroy();
   });
 
+  it('keeps each pipelined request body with its own request when a body waits its turn', async () => {
+    const backend = await startBackend(res, 'a', (req, response) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      // The first answer is slow, so the next requests and their bodies wait behind it.
+      req.on('end', () => setTimeout(() => response.end(`<${req.url}:${Buffer.concat(chunks).length}:${Buffer.concat(chunks).subarray(0, 1).toString()}>`), req.url === '/b0' ? 200 : 0));
+    });
+    const { port } = await proxies.start({ backends: [backend.url] });
+    const client = await rawClient(res, port);
+    const sizes = [10, 300_000, 5, 70_000];
+    let batch = '';
+    sizes.forEach((size, i) => {
+      batch += `POST /b${i} HTTP/1.1\r\nHost: pipelined.test\r\nContent-Length: ${size}\r\n\r\n` + String.fromCharCode(97 + i).repeat(size);
+    });
+    client.socket.write(batch);
+    const seen = (): string[] => client.received().toString('latin1').match(/<\/b\d+:\d+:\w>/g) ?? [];
+    await waitFor(() => seen().length === sizes.length, 5000, 'every answer');
+    expect(seen()).toEqual(sizes.map((size, i) => `</b${i}:${size}:${String.fromCharCode(97 + i)}>`));
+    client.socket.destroy();
+  });
+
   it('keeps memory bounded for 2,000 x 1 MiB answers to a client that never reads, and frees it when the client leaves', async () => {
     const MiB = Buffer.alloc(1024 * 1024, 0x61);
     let backendConnections = 0;
