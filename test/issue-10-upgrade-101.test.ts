@@ -135,12 +135,20 @@ describe('issue 10 item 1: the upgrade path splices only after a valid WebSocket
 
   it('counts a bad 101 against the backend like any protocol error (outlier ejection)', async () => {
     const backend = await fakeBackend(res, () => [SWITCHING]);
-    const { port, proxy } = await start({ backends: [{ url: backend.url, id: 'reflector' }], retries: 0, outlierDetection: { consecutiveFailures: 2 } });
+    // A healthy peer: the last healthy backend is never ejected (item 7).
+    const good = await fakeBackend(res, (req) => [SWITCHING, UPGRADE, CONNECTION, `Sec-WebSocket-Accept: ${acceptOf(String(req.headers['sec-websocket-key']))}`]);
+    const { port, proxy } = await start({
+      backends: [{ url: backend.url, id: 'reflector' }, { url: good.url, id: 'good' }],
+      strategy: { name: 'first', pick: (_ctx, candidates) => candidates[0] },
+      retries: 0,
+      outlierDetection: { consecutiveFailures: 2 },
+    });
     for (let i = 0; i < 2; i++) expect((await rawExchange(port, handshake(), 2000)).status).toBe(502);
     await waitFor(() => proxy.backends()[0]!.state === 'down', 2000, 'the backend to be ejected');
-    // Ejected: the next upgrade is refused by the proxy without contacting the backend.
-    expect((await rawExchange(port, handshake(), 2000)).status).toBe(503);
+    // Ejected: the next upgrade goes to the healthy backend without contacting the reflector.
+    expect((await rawExchange(port, [handshake(), { wait: 100 }], 300)).status).toBe(101);
     expect(backend.upgrades).toBe(2);
+    expect(good.upgrades).toBe(1);
   });
 
   it('tries the next backend after a bad 101, as after any protocol error', async () => {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { Pool, buildConnector, type Dispatcher } from 'undici';
 import type { Backend } from './backend-pool';
+import { ClientConnectionQueue, type QueuedExchange } from './client-connection-queue';
 import { clientKey, entryContext } from './connection-table';
 import { moveSlot, type LiveConnection, type Opened, type ProxyContext } from './context';
 import { sendHttpError } from './error-response';
@@ -47,7 +48,8 @@ function mapUndiciError(err: Error & { code?: string }, ctx: ErrorCtx): Switchbo
     case 'EPIPE':
       return new BackendResetError(`backend closed the connection (${code})`, { cause: err, ...ctx });
     default:
-      if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+      // undici's parser errors do not always carry an HPE_ code (a bad chunk size has none): the class names them.
+      if (code.startsWith('HPE_') || err.name === 'HTTPParserError' || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
         return new BackendProtocolError(`backend sent an invalid response (${code})`, { cause: err, ...ctx });
       }
       return new BackendConnectError(`backend request failed (${code || err.message})`, { cause: err, ...ctx });
@@ -200,9 +202,12 @@ class HttpExchange implements LiveConnection {
   #done = false;
   /** Set when reading the client's body threw: the exchange's failure is then the client's. */
   #bodyError: (Error & { code?: string }) | undefined;
+  /** Told once when the exchange is over, so the connection's next pipelined request can start. */
+  readonly #turn: QueuedRequest;
 
-  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened, replay?: ReplayBody) {
+  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, opened: Opened, turn: QueuedRequest, replay?: ReplayBody) {
     this.#ctx = ctx;
+    this.#turn = turn;
     this.#dispatchers = dispatchers;
     this.#req = req;
     this.#res = res;
@@ -320,7 +325,13 @@ class HttpExchange implements LiveConnection {
 
   /** @internal */
   resDrained(): void {
-    this.#resumeUpstream?.();
+    // Node can emit 'drain' synchronously inside a write made from another undici parser's callback; resuming
+    // there re-enters undici (its `currentParser === null` assertion fails an unrelated exchange). Resume once
+    // the current parser has returned, and only if this exchange is still streaming.
+    if (this.#resumeUpstream === undefined || this.#done) return;
+    queueMicrotask(() => {
+      if (!this.#done && this.#attempt !== undefined) this.#resumeUpstream?.();
+    });
   }
 
   /** @internal */
@@ -382,17 +393,64 @@ class HttpExchange implements LiveConnection {
     if (this.#done) return;
     this.#done = true;
     this.#attempt = undefined;
+    this.#resumeUpstream = undefined;
     this.#ctx.live.delete(this);
     this.#ctx.finish(this.#opened.backend, this.#opened.entry, reason);
+    this.#turn.over();
+  }
+}
+
+/**
+ * One request waiting for its turn on its client connection (see {@link ClientConnectionQueue}).
+ * @internal
+ */
+class QueuedRequest implements QueuedExchange {
+  readonly #ctx: ProxyContext;
+  readonly #dispatchers: BackendDispatchers;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #queue: ClientConnectionQueue;
+  /** The body an embedder handed over for a request its framework already read (`handleRequest`'s `body`). */
+  readonly #body: unknown;
+  #exchange: HttpExchange | undefined;
+
+  constructor(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, queue: ClientConnectionQueue, body: unknown) {
+    this.#ctx = ctx;
+    this.#dispatchers = dispatchers;
+    this.#req = req;
+    this.#res = res;
+    this.#queue = queue;
+    this.#body = body;
+  }
+
+  start(): void {
+    this.#exchange = startRequest(this.#ctx, this.#dispatchers, this.#req, this.#res, this, this.#body);
+    // A refused request is answered at once; Node keeps that small answer in order behind the ones before it.
+    if (this.#exchange === undefined) this.over();
+  }
+
+  clientGone(): void {
+    this.#exchange?.resClosed();
+  }
+
+  over(): void {
+    this.#queue.done(this);
   }
 }
 
 
 /**
- * Handles one HTTP request: pick, forward through undici, stream the answer back. Never throws.
+ * Handles one HTTP request: queued behind the requests before it on the same client connection, then picked,
+ * forwarded through undici and answered. Never throws.
  * @internal
  */
 export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, body?: unknown): void {
+  const queue = ClientConnectionQueue.of(req.socket);
+  queue.push(new QueuedRequest(ctx, dispatchers, req, res, queue, body));
+}
+
+/** Checks, picks and starts the exchange of one request, or answers its refusal and returns undefined. */
+function startRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, turn: QueuedRequest, body: unknown): HttpExchange | undefined {
   const clientAddress = clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0);
   let refused: SwitchboardError | undefined;
   if (ctx.isClosing()) refused = new ProxyClosingError('proxy is closing', { clientAddress });
@@ -413,12 +471,10 @@ export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatc
   }
   if (refused === undefined) {
     const opened = ctx.open(req, 'http');
-    if ('entry' in opened) {
-      new HttpExchange(ctx, dispatchers, req, res, opened, replay);
-      return;
-    }
+    if ('entry' in opened) return new HttpExchange(ctx, dispatchers, req, res, opened, turn, replay);
     refused = opened;
   }
   ctx.reportError(refused);
   sendHttpError(res, refused, ctx.options.retryAfter, ctx.options.server);
+  return undefined;
 }
