@@ -25,6 +25,7 @@ import { tlsOptions } from './backend-tls';
 import { BackendReader } from './read-buffer';
 import { Splice, type SpliceOwner } from './splice';
 import { bodyFraming, isInterim, parseResponseHead, RefusalBody, serializeRequest, type ResponseHead } from './backend-handshake';
+import { passiveFailureOf } from './outlier-detector';
 import { checkUpgradeAnswer, upgradeOffer, type UpgradeOffer } from './upgrade-answer';
 
 
@@ -271,8 +272,9 @@ class WebSocketTunnel implements LiveConnection {
    * backend may take it: retry while the budget allows, else refuse once.
    */
   #attemptFailed(err: SwitchboardError): void {
-    const kind = err.code === 'ERR_BACKEND_TIMEOUT' || err.code === 'ERR_HANDSHAKE_TIMEOUT' ? 'timeout' : 'connect';
-    this.#ctx.backendFailed(this.#opened.backend, kind);
+    // The same table as the HTTP path: a bad 101 is a protocol failure, a reset a reset.
+    const kind = passiveFailureOf(err.code);
+    if (kind !== undefined) this.#ctx.backendFailed(this.#opened.backend, kind);
     if (this.#tried.size > this.#ctx.options.retries || this.#ctx.isClosing()) {
       this.teardown(err);
       return;
