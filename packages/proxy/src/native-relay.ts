@@ -112,8 +112,11 @@ const EVENT_END = 0;
 const EVENT_HALF_CLOSED = 1;
 const EVENT_CLOSING = 2;
 
-/** The built addon's path: build/ next to src/ and dist/. */
-export const NATIVE_RELAY_PATH = join(__dirname, '..', 'build', 'Release', 'switchboard_relay.node');
+/**
+ * The built addon's path: build/ next to src/ and dist/. `SWITCHBOARD_NATIVE_RELAY` points elsewhere
+ * (native/sanitize.sh loads an ASan/UBSan build that way).
+ */
+export const NATIVE_RELAY_PATH = process.env.SWITCHBOARD_NATIVE_RELAY ?? join(__dirname, '..', 'build', 'Release', 'switchboard_relay.node');
 
 function load(): { addon: Addon | undefined; error: string | undefined } {
   if (process.platform !== 'linux') return { addon: undefined, error: `not supported on ${process.platform}` };

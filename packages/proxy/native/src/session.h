@@ -114,6 +114,8 @@ class Session {
     if (done_ || n == 0) return;
     Side to = other(from);
     Dir& d = dirs_[from];
+    // Toward a closed socket nothing is relayed or watched (after a backend loss: the client's close reply).
+    if (gone_[to]) return;
     if (!tracking_) {
       out_->send(to, p, n);
       return;
