@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
@@ -303,6 +305,12 @@ void Relay::loop() {
       // Errors and hang-ups are found by the next read or write, which returns them.
       if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) x.readable = true;
       if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) x.writable = true;
+      if ((e & EPOLLERR) && x.err == 0 && !x.dead) {
+        // A reset on a side that is no longer read (its FIN came) and has nothing to write: found here.
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(x.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) x.err = err;
+      }
       if (!c->queued) {
         c->queued = true;
         ready_.push_back(c);
@@ -342,6 +350,9 @@ void Relay::loop() {
           for (int s = 0; s < 2; s++) {
             c->s[s].fd = fds[s];
             fcntl(fds[s], F_SETFL, fcntl(fds[s], F_GETFL) | O_NONBLOCK);
+            // As the JS splice does (setNoDelay): small frames go out at once.
+            int one = 1;
+            setsockopt(fds[s], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             epoll_event ev{};
             ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
             ev.data.u64 = (uint64_t(r->id) << 1) | uint64_t(s);

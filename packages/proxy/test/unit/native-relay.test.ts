@@ -50,14 +50,21 @@ function openFds(): number {
 async function acceptor(res: Resources): Promise<{ server: Server; port: number; next: () => Promise<Socket> }> {
   const waiting: ((s: Socket) => void)[] = [];
   const queued: Socket[] = [];
+  const accepted = new Set<Socket>();
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => {
+    accepted.add(s);
+    s.on('close', () => accepted.delete(s));
     const w = waiting.shift();
     if (w !== undefined) w(s);
     else queued.push(s);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  res.add(() => new Promise<void>((r) => server.close(() => r())));
+  res.add(() => {
+    // A failed spec may leave sockets open; the server closes only once they are gone.
+    for (const s of accepted) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
   const port = (server.address() as AddressInfo).port;
   return {
     server,
@@ -226,6 +233,20 @@ describeNative(title, () => {
     p.backend.end('an answer after the FIN');
     expect((await atClient).toString()).toBe('an answer after the FIN');
     expect((await watch.ended).how).toBe('closed');
+  });
+
+  it('sees a reset that follows a FIN at once, though that side is no longer read', async () => {
+    const acc = await acceptor(res);
+    const p = await pairs(acc);
+    const watch = new Watch();
+    relay.adopt(p.proxyClient, p.proxyBackend, RAW, watch);
+    p.client.end();
+    await once(p.backend, 'end');
+    p.client.resetAndDestroy();
+    const end = await watch.ended;
+    // A reset in CLOSE_WAIT reads as EPIPE.
+    expect(end).toMatchObject({ how: 'client-error', errno: 32 });
+    p.backend.destroy();
   });
 
   it('keeps memory bounded when the client does not read: the backend is paused, nothing piles up', async () => {
