@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   NativeRelay,
@@ -13,6 +14,7 @@ import {
 } from '../../src/native-relay';
 import { firstCloseCode, wsFrame, WS_KEY } from '../../../../test/helpers/raw';
 import { listenLocal, Resources, waitFor } from '../../../../test/helpers/servers';
+import { makeTestPki } from '../../../../test/helpers/tls';
 
 // Without the addon these specs are skipped, with the reason on the line; under CI the addon must be there.
 const run = NativeRelay.available || process.env.CI === 'true';
@@ -217,6 +219,25 @@ describeNative(title, () => {
     const got: Buffer[] = [];
     p.backend.on('data', (c: Buffer) => got.push(c));
     await waitFor(() => Buffer.concat(got).toString() === 'queued', 3000, 'the queued write');
+    for (const s of Object.values(p)) s.destroy();
+  });
+
+  it('refuses a TLS socket: its fd carries ciphertext, so TLS stays on the JS path', async () => {
+    const acc = await acceptor(res);
+    const p = await pairs(acc);
+    const pki = makeTestPki();
+    const accepted: TLSSocket[] = [];
+    const server = createTlsServer({ cert: pki.cert, key: pki.key }, (s) => accepted.push(s));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const tlsClient = tlsConnect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', ca: pki.ca, servername: 'localhost' });
+    await once(tlsClient, 'secureConnect');
+    await waitFor(() => accepted.length === 1, 3000, 'the TLS server socket');
+    expect(relay.adopt(accepted[0]!, p.proxyBackend, RAW, new Watch())).toBe(false);
+    expect(accepted[0]!.destroyed || p.proxyBackend.destroyed).toBe(false);
+    tlsClient.destroy();
+    accepted[0]!.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
     for (const s of Object.values(p)) s.destroy();
   });
 
