@@ -12,6 +12,8 @@ const path = require('node:path');
 const SECONDS = Number(process.argv[2] ?? 5);
 const CONNS = Number(process.argv[3] ?? 50);
 const dist = path.join(__dirname, '..', '..', 'dist');
+// Shared, and defined outside the accept callback: a closure made there would keep both destroyed sockets alive.
+const HANDLER = { relayEnded() {} };
 
 // 64 bytes each: a masked binary frame (6-byte header + 58) and an unmasked one (2 + 62).
 const UP = Buffer.concat([Buffer.from([0x82, 0x80 | 58, 1, 2, 3, 4]), Buffer.alloc(58, 9)]);
@@ -29,7 +31,7 @@ function child(mode, echoPort) {
     backend.pause();
     backend.once('connect', () => {
       if (mode === 'native') {
-        relay.adopt(client, backend, { frameTracking: true, maxFramePayload: Infinity, maxMessageSize: Infinity }, { relayEnded() {} });
+        relay.adopt(client, backend, { frameTracking: true, maxFramePayload: Infinity, maxMessageSize: Infinity }, HANDLER);
       } else if (mode === 'pipe') {
         client.pipe(backend);
         backend.pipe(client);
