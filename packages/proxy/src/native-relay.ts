@@ -226,7 +226,9 @@ export class NativeRelay {
   /**
    * Hands `client` and `backend` over to the relay and destroys the JS sockets; returns the connection id,
    * or `false` (sockets untouched) when either cannot be handed over ({@link handOverRefusal} says why).
-   * Detach every listener of the sockets first: they are destroyed here, which emits 'close'.
+   * Detach every listener of the sockets first: they are destroyed here, which emits 'close', and taking
+   * their buffered bytes may emit 'end'. `handler` should not close over the sockets (an object literal
+   * made where they are in scope does): it lives as long as the connection and would keep them in memory.
    */
   adopt(client: Socket, backend: Socket, options: NativeAdoptOptions, handler: NativeRelayHandler): number | false {
     if (this.#closed || handOverRefusal(client) !== undefined || handOverRefusal(backend) !== undefined) return false;

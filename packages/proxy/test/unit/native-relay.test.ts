@@ -356,6 +356,33 @@ describeNative(title, () => {
     await waitFor(() => openFds() <= baseline, 5000, `fds back at baseline (${baseline}, now ${openFds()})`);
   });
 
+  it('requestClose() without frame tracking: no boundary is known, so both sockets close at once', async () => {
+    const acc = await acceptor(res);
+    const p = await pairs(acc);
+    const watch = new Watch();
+    const id = relay.adopt(p.proxyClient, p.proxyBackend, RAW, watch) as number;
+    p.client.resume();
+    const finsSeen = Promise.all([once(p.client, 'end'), once(p.backend, 'end')]);
+    relay.requestClose(id, 1001, 'going away');
+    expect(await watch.ended).toMatchObject({ how: 'destroyed', cause: 'requested' });
+    await finsSeen;
+    p.client.destroy();
+    p.backend.destroy();
+  });
+
+  it('refuses close codes that may not be sent (1005, 1006)', async () => {
+    const acc = await acceptor(res);
+    const p = await pairs(acc);
+    const watch = new Watch();
+    const id = relay.adopt(p.proxyClient, p.proxyBackend, TRACKED, watch) as number;
+    expect(() => relay.requestClose(id, 1005, '')).toThrow(RangeError);
+    expect(() => relay.requestClose(id, 1006, '')).toThrow(RangeError);
+    relay.destroy(id);
+    await watch.ended;
+    p.client.destroy();
+    p.backend.destroy();
+  });
+
   describe('WebSocket frames (real ws client and server)', () => {
     it('relays messages both ways, including one the backend sent in the same read as its 101', async () => {
       const rig = await wsRig(res, relay, TRACKED);
@@ -430,6 +457,22 @@ describeNative(title, () => {
       expect(await backendClose).toBe(1002);
       await waitFor(() => firstCloseCode(Buffer.concat(chunks).subarray(Buffer.concat(chunks).indexOf('\r\n\r\n') + 4)) === 1002, 3000, 'a 1002 close frame to the client');
       expect(rig.watches[0]!.closing).toEqual([{ cause: 'violation-client', code: 1002 }]);
+    });
+
+    it('a violation inside a header split across reads: no frame can be placed, both sockets close', async () => {
+      const rig = await wsRig(res, relay, TRACKED);
+      const raw = connect({ port: rig.frontPort, host: '127.0.0.1' });
+      res.add(() => void raw.destroy());
+      raw.on('error', () => undefined);
+      const chunks: Buffer[] = [];
+      raw.on('data', (c: Buffer) => chunks.push(c));
+      raw.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      await waitFor(() => rig.ids.length === 1, 3000, 'the hand-over');
+      raw.write(Buffer.from([0x81]));
+      await waitFor(() => relay.bytesIn(rig.ids[0]!) === 1, 3000, 'the first header byte to be relayed');
+      raw.write(Buffer.from([0x05]));
+      await once(raw, 'close');
+      expect(await rig.watches[0]!.ended).toMatchObject({ how: 'unplaceable', cause: 'violation-client' });
     });
 
     it('requestClose(): a close frame each way at a frame boundary, never inside a 16 MB message in flight', async () => {
