@@ -13,11 +13,15 @@ rm -rf "$work"
 mkdir -p "$work/native"
 cp "$pkg/binding.gyp" "$work/"
 cp -r "$here/src" "$work/native/src"
-gyp=$(dirname "$(dirname "$(command -v node)")")/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
-nodedir=$(npm config get nodedir 2>/dev/null || echo /usr)
+# The install script's own logic (local headers only, no download), run on the copy.
+mkdir -p "$work/scripts"
+cp "$pkg/scripts/build-native.js" "$work/scripts/"
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
-(cd "$work" && NODE_PATH="$pkg/node_modules:$repo/node_modules" CXXFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
-  node "$gyp" rebuild --nodedir="$nodedir" >"$work/build.log" 2>&1) || { tail -20 "$work/build.log"; exit 1; }
+CXXFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" node "$work/scripts/build-native.js"
+if [ ! -f "$work/build/Release/switchboard_relay.node" ]; then
+  echo "sanitize.sh: the ASan/UBSan build failed" >&2
+  exit 1
+fi
 asan=$(g++ -print-file-name=libasan.so)
 ubsan=$(g++ -print-file-name=libubsan.so)
 log="$work/sanitizer"
