@@ -106,6 +106,7 @@ interface AddonRelay {
 type AddonEvent = (kind: number, id: number, a: number, b: number, c: number, bytesIn: number, bytesOut: number) => void;
 interface Addon {
   Relay: new (capacity: number, onEvent: AddonEvent) => AddonRelay;
+  trackFrames(bytes: Buffer, masked: boolean, maxFramePayload: number, maxMessageSize: number, chunk: number): [number, number, number, number];
 }
 
 const EVENT_END = 0;
@@ -136,6 +137,18 @@ const loaded = load();
  * @internal
  */
 export const nativeRelayLoadError: string | undefined = loaded.error;
+
+/**
+ * The C++ frame tracker's verdict on `bytes` read `chunk` bytes at a time: `[frames, messages, closeCode
+ * (0: none), violationCode (0: none)]`. Lets a spec hold the port to ws-frame-tracker.ts; no relay involved.
+ * @throws Error when the addon is not available.
+ * @internal
+ */
+export function nativeTrackFrames(bytes: Buffer, masked: boolean, maxFramePayload: number, maxMessageSize: number, chunk: number): [number, number, number, number] {
+  if (loaded.addon === undefined) throw new Error(loaded.error);
+  const limit = (n: number): number => (Number.isFinite(n) ? n : -1);
+  return loaded.addon.trackFrames(bytes, masked, limit(maxFramePayload), limit(maxMessageSize), chunk);
+}
 
 /** A socket as Node keeps it: its libuv handle knows the file descriptor. */
 interface HandleOf {

@@ -211,8 +211,36 @@ class RelayWrap : public Napi::ObjectWrap<RelayWrap> {
   std::vector<sb::Event> events_;
 };
 
+// trackFrames(bytes, masked, maxFramePayload, maxMessageSize, chunk): the C++ tracker's verdict on `bytes`
+// pushed `chunk` bytes at a time, as [frames, messages, closeCode, violationCode]. For the spec that holds
+// the port to the TypeScript tracker (test only; no relay involved).
+Napi::Value TrackFrames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "trackFrames(bytes, masked, maxFramePayload, maxMessageSize, chunk)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto b = info[0].As<Napi::Buffer<uint8_t>>();
+  sb::FrameTracker t(info[1].ToBoolean().Value(), limit_of(info[2]), limit_of(info[3]));
+  size_t chunk = info[4].As<Napi::Number>().Uint32Value();
+  if (chunk == 0) chunk = 1;
+  for (size_t at = 0; at < b.Length() && !t.failed(); at += chunk) {
+    size_t end = at + chunk < b.Length() ? at + chunk : b.Length();
+    // Each read is its own buffer, as recv() would give it.
+    std::vector<uint8_t> read(b.Data() + at, b.Data() + end);
+    t.push(read.data(), read.size(), 0, false);
+  }
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Number::New(env, double(t.frames())));
+  out.Set(1u, Napi::Number::New(env, double(t.messages())));
+  out.Set(2u, Napi::Number::New(env, t.close_code()));
+  out.Set(3u, Napi::Number::New(env, t.violation_code()));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Relay", RelayWrap::Init(env));
+  exports.Set("trackFrames", Napi::Function::New(env, TrackFrames));
   return exports;
 }
 
