@@ -120,7 +120,7 @@ class RelayWrap : public Napi::ObjectWrap<RelayWrap> {
     return false;
   }
 
-  // adopt(clientFd, backendFd, tracking, maxFramePayload, maxMessageSize, headToClient?, toClient?, toBackend?)
+  // adopt(clientFd, backendFd, tracking, maxFramePayload, maxMessageSize, headToClient?, toClient?, toBackend?, splice?)
   // dup()s both fds now (the caller destroys its sockets right after) and returns the connection id.
   Napi::Value Adopt(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -156,6 +156,7 @@ class RelayWrap : public Napi::ObjectWrap<RelayWrap> {
     if (info.Length() > 5) r.head_to_client = bytes_of(info[5]);
     if (info.Length() > 6) r.to_client = bytes_of(info[6]);
     if (info.Length() > 7) r.to_backend = bytes_of(info[7]);
+    if (info.Length() > 8) r.splice = info[8].ToBoolean().Value();
     // The relay thread writes this slot from now on; JS reads it live.
     counters_[2 * r.id] = 0;
     counters_[2 * r.id + 1] = 0;

@@ -2,6 +2,7 @@
 // and the Output that session.h drives (writes, FINs, closes, notices, the end report).
 #pragma once
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -32,6 +33,11 @@ struct SideIO {
   uint8_t* pend = nullptr;
   size_t pend_off = 0, pend_len = 0, pend_cap = 0;
   size_t pending() const { return pend_len - pend_off; }
+  // splice(2) mode only: a pipe toward this side, and how many bytes sit in it. Its bytes go after the
+  // heap-pending ones (which only the hand-over's first bytes can make in this mode).
+  int pipe_r = -1, pipe_w = -1;
+  size_t piped = 0;
+  size_t queued() const { return pending() + piped; }
 };
 
 struct Conn final : Output {
@@ -102,6 +108,12 @@ struct Conn final : Output {
     epoll_ctl(relay->epfd_, EPOLL_CTL_DEL, x.fd, &ev);
     ::close(x.fd);
     x.fd = -1;
+    if (x.pipe_r >= 0) {
+      ::close(x.pipe_r);
+      ::close(x.pipe_w);
+      x.pipe_r = x.pipe_w = -1;
+      x.piped = 0;
+    }
     free(x.pend);
     x.pend = nullptr;
     x.pend_off = x.pend_len = x.pend_cap = 0;
@@ -129,6 +141,26 @@ struct Conn final : Output {
     }
     memcpy(x.pend + x.pend_len, p, n);
     x.pend_len += n;
+  }
+
+  // Moves what the pipe holds to the socket (splice mode); true if any went out.
+  static bool flush_pipe(SideIO& x) {
+    size_t before = x.piped;
+    while (x.piped > 0) {
+      ssize_t r = splice(x.pipe_r, nullptr, x.fd, nullptr, x.piped, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      if (r > 0) {
+        x.piped -= r;
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        x.writable = false;
+      } else {
+        x.err = r < 0 ? errno : EPIPE;
+      }
+      break;
+    }
+    return x.piped != before;
   }
 
   // Writes queued bytes; true if any went out.

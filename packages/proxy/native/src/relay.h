@@ -26,6 +26,7 @@ struct AdoptRequest {
   uint32_t id;
   int client_fd, backend_fd;  // ours (dup()ed); the relay closes them
   SessionOptions options;
+  bool splice = false;         // splice(2) through pipes when nothing needs tracking
   std::string head_to_client;  // raw bytes (the 101 head), not frames
   std::string to_client;       // frames the backend sent before the hand-over
   std::string to_backend;      // frames the client sent before the hand-over
