@@ -31,7 +31,7 @@ CI=true SWITCHBOARD_NATIVE_RELAY="$work/build/Release/switchboard_relay.node" \
   LD_PRELOAD="$asan $ubsan" \
   ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:log_path=$log" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$log" \
-  npx jest --runInBand packages/proxy/test/unit/native-relay.test.ts "$@"
+  npx jest --runInBand packages/proxy/test/unit/native/native-relay.test.ts "$@"
 if ls "$log".* >/dev/null 2>&1; then
   echo "sanitizer reports:" >&2
   cat "$log".* >&2

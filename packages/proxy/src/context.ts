@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import type { Backend, BackendPool } from './backend-pool';
+import type { Backend, BackendPool } from './backends/backend-pool';
 import type { ConnectionEntry, ConnectionTable } from './connection-table';
 import type { SwitchboardError } from './errors';
-import type { ResponsePolicy } from './header-policy';
-import type { EdgeGuard } from './edge-guard';
-import type { PassiveFailure } from './outlier-detector';
+import type { ResponsePolicy } from './http/header-policy';
+import type { EdgeGuard } from './edge/edge-guard';
+import type { PassiveFailure } from './backends/outlier-detector';
 import type { ResolvedOptions } from './resolve-options';
-import type { SourceAddressPool } from './source-addresses';
+import type { SourceAddressPool } from './backends/source-addresses';
 import type { ConnectionProtocol, PickContext } from './strategies/strategy';
 
 /**

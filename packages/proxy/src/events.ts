@@ -1,4 +1,4 @@
-import type { BackendSnapshot } from './backend-pool';
+import type { BackendSnapshot } from './backends/backend-pool';
 import type { ConnectionRecord } from './connection-table';
 import type { BackendState } from './strategies/strategy';
 import type { SwitchboardError } from './errors';

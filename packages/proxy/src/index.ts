@@ -3,7 +3,7 @@ export type { DrainOptions, HandleRequestOptions } from './create-proxy';
 export type { ProxyEvents } from './events';
 export { DEFAULT_HIDDEN_HEADERS } from './options';
 export type { BackendSpec, BackendTlsOptions, HideHeadersOption, ProxyOptions } from './options';
-export type { BackendSnapshot } from './backend-pool';
+export type { BackendSnapshot } from './backends/backend-pool';
 export { clientKey } from './connection-table';
 export type { ConnectionRecord } from './connection-table';
 export {
@@ -39,11 +39,11 @@ export {
 export { ClientBodyError, RequestBodyMismatchError } from './errors';
 export type { ErrorCode, ErrorContext } from './errors';
 export * from './strategies/index';
-export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './health-options';
-export type { HealthCheckOptions, OutlierDetectionOptions, ResolvedHealthCheckOptions, ResolvedOutlierDetectionOptions } from './health-options';
-export { HealthChecker } from './health';
-export type { HealthCheckerOptions, HealthEvents, HealthState, HealthTarget } from './health';
-export type { PassiveFailure } from './outlier-detector';
-export type { OriginPattern } from './origin-policy';
-export { TRUST_PRESETS } from './trust-proxy';
-export type { TrustProxySetting } from './trust-proxy';
+export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './backends/health-options';
+export type { HealthCheckOptions, OutlierDetectionOptions, ResolvedHealthCheckOptions, ResolvedOutlierDetectionOptions } from './backends/health-options';
+export { HealthChecker } from './backends/health';
+export type { HealthCheckerOptions, HealthEvents, HealthState, HealthTarget } from './backends/health';
+export type { PassiveFailure } from './backends/outlier-detector';
+export type { OriginPattern } from './edge/origin-policy';
+export { TRUST_PRESETS } from './edge/trust-proxy';
+export type { TrustProxySetting } from './edge/trust-proxy';

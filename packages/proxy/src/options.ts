@@ -1,6 +1,6 @@
-import type { HealthCheckOptions, OutlierDetectionOptions } from './health-options';
-import type { OriginPattern } from './origin-policy';
-import type { TrustProxySetting } from './trust-proxy';
+import type { HealthCheckOptions, OutlierDetectionOptions } from './backends/health-options';
+import type { OriginPattern } from './edge/origin-policy';
+import type { TrustProxySetting } from './edge/trust-proxy';
 import type { StrategyName } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
 

@@ -4,11 +4,11 @@
  * @internal
  */
 import { InvalidOptionError } from './errors';
-import { resolveHealthCheckOptions, resolveOutlierDetectionOptions, type HealthCheckOptions, type OutlierDetectionOptions } from './health-options';
+import { resolveHealthCheckOptions, resolveOutlierDetectionOptions, type HealthCheckOptions, type OutlierDetectionOptions } from './backends/health-options';
 import { DEFAULT_HIDDEN_HEADERS, DEFAULTS, type BackendTlsOptions, type ProxyOptions } from './options';
-import type { OriginPattern } from './origin-policy';
-import { resolveSourceAddresses } from './source-addresses';
-import type { TrustProxySetting } from './trust-proxy';
+import type { OriginPattern } from './edge/origin-policy';
+import { resolveSourceAddresses } from './backends/source-addresses';
+import type { TrustProxySetting } from './edge/trust-proxy';
 import { createNamedStrategy, isStrategyName, strategyNames } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
 

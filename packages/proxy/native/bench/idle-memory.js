@@ -15,8 +15,8 @@ const dist = path.join(__dirname, '..', '..', 'dist');
 const HANDLER = { relayEnded() {} };
 
 function child(mode, echoPort) {
-  const { Splice } = require(path.join(dist, 'splice.js'));
-  const { NativeRelay } = require(path.join(dist, 'native-relay.js'));
+  const { Splice } = require(path.join(dist, 'websocket', 'splice.js'));
+  const { NativeRelay } = require(path.join(dist, 'native', 'native-relay.js'));
   const relay = mode === 'native' ? new NativeRelay(16384) : undefined;
   let joined = 0;
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {

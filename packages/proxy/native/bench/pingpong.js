@@ -20,8 +20,8 @@ const UP = Buffer.concat([Buffer.from([0x82, 0x80 | 58, 1, 2, 3, 4]), Buffer.all
 const DOWN = Buffer.concat([Buffer.from([0x82, 62]), Buffer.alloc(62, 7)]);
 
 function child(mode, echoPort) {
-  const { Splice } = require(path.join(dist, 'splice.js'));
-  const { NativeRelay } = require(path.join(dist, 'native-relay.js'));
+  const { Splice } = require(path.join(dist, 'websocket', 'splice.js'));
+  const { NativeRelay } = require(path.join(dist, 'native', 'native-relay.js'));
   const relay = mode === 'native' ? new NativeRelay(1024) : undefined;
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     const backend = net.connect({ port: echoPort, host: '127.0.0.1', allowHalfOpen: true });

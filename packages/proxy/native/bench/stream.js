@@ -15,8 +15,8 @@ const HANDLER = { relayEnded() {} };
 const FRAME = Buffer.concat([Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 0]), Buffer.alloc(1 << 20, 5)]);
 
 function child(mode, echoPort) {
-  const { Splice } = require(path.join(dist, 'splice.js'));
-  const { NativeRelay } = require(path.join(dist, 'native-relay.js'));
+  const { Splice } = require(path.join(dist, 'websocket', 'splice.js'));
+  const { NativeRelay } = require(path.join(dist, 'native', 'native-relay.js'));
   const relay = mode.startsWith('native') ? new NativeRelay(64) : undefined;
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     const backend = net.connect({ port: echoPort, host: '127.0.0.1', allowHalfOpen: true });

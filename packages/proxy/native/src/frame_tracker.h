@@ -1,4 +1,4 @@
-// WebSocket frame-boundary tracker (RFC 6455 section 5.2), a port of src/ws-frame-tracker.ts.
+// WebSocket frame-boundary tracker (RFC 6455 section 5.2), a port of src/websocket/ws-frame-tracker.ts.
 // Reads only the 2-14 header bytes of each frame and skips payloads by counting; the only payload bytes
 // it reads are the 2-byte status code of a close frame. No allocation, no syscalls: fuzzable on its own.
 #pragma once

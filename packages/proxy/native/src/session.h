@@ -2,7 +2,7 @@
 // from each side, and with the proxy's own requests (close, ping, destroy). The socket layer (relay.cc)
 // and the fuzz harness (fuzz/fuzz_session.cc) both drive it through the Output interface.
 //
-// Mirrors src/splice.ts: frames are relayed as they come; a close or ping frame of the proxy's own goes in
+// Mirrors src/websocket/splice.ts: frames are relayed as they come; a close or ping frame of the proxy's own goes in
 // at the next frame boundary of its direction; a limit (1009) or protocol violation (1002) stops that
 // direction at the offending frame's first byte and places a close frame there; a backend that goes away
 // without a close frame gets the client a 1011 close frame (at a boundary) before the FIN.
