@@ -181,8 +181,9 @@ function resolveStrategy(value: unknown): Strategy {
 export function resolveOptions(input: ProxyOptions): ResolvedOptions {
   if (typeof input !== 'object' || input === null) fail('options must be an object');
   checkOptionNames(input);
-  const { backends } = input;
-  if (!Array.isArray(backends) || backends.length === 0) fail('options.backends must be a non-empty array');
+  // With routes, top-level backends are optional: they only make the default route.
+  const backends = input.backends === undefined && input.routes !== undefined ? [] : input.backends;
+  if (!Array.isArray(backends) || (backends.length === 0 && input.routes === undefined)) fail('options.backends must be a non-empty array');
   const resolved = backends.map((b, i) => resolveBackend(b, `options.backends[${i}]`));
   const seen = new Set<string>();
   for (const b of resolved) {
