@@ -39,7 +39,7 @@ export {
   isSwitchboardError,
 } from './errors';
 export { ClientBodyError, RequestBodyMismatchError } from './errors';
-export { NoRouteError } from './errors';
+export { HookError, NoRouteError } from './errors';
 export type { ErrorCode, ErrorContext } from './errors';
 export * from './strategies/index';
 export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './backends/health-options';

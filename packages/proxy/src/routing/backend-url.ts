@@ -15,5 +15,6 @@ export function checkBackendUrlForm(url: URL, where: string): void {
   }
   if (url.search !== '') throw new InvalidOptionError(`${where}.url has a query string, which cannot be merged into each request's; use rewrite instead`);
   if (url.hash !== '') throw new InvalidOptionError(`${where}.url has a fragment, which is never sent to a server`);
-  if (url.pathname !== '/') throw new InvalidOptionError(`${where}.url has a path (${url.pathname}), which is not supported yet`);
+  // A path is honoured: it is prepended to every forwarded path (routing/forward-plan.ts).
+  if (/%2f|%2e|\/\.\.?(\/|$)|\/\//i.test(url.pathname)) throw new InvalidOptionError(`${where}.url path must be plain segments (no dot segment, empty segment or encoded slash), got ${url.pathname}`);
 }

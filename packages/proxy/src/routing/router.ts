@@ -13,6 +13,7 @@ import type { ResolvedOptions } from '../resolve-options';
 import type { ResolvedRoute } from './resolve-routes';
 import type { Route } from './route';
 import { hasDotSegment, type RouteTable } from './route-table';
+import { planForward } from './forward-plan';
 
 /** @internal */
 export class Router {
@@ -31,10 +32,19 @@ export class Router {
     this.#byPath = all.some((r) => r.spec.path !== undefined);
   }
 
-  /** The route for a request, or the refusal to answer with. */
-  resolve(req: IncomingMessage): Route | SwitchboardError {
+  /**
+   * The route for a request (its forward plan made), or the refusal to answer with. `target` is the
+   * request target as the client sent it (a mounted middleware passes `originalUrl`).
+   */
+  resolve(req: IncomingMessage, target = req.url ?? '/'): Route | SwitchboardError {
+    const route = this.#match(req, target);
+    if (route instanceof Error) return route;
+    const planned = planForward(req, route.spec, target, false);
+    return planned instanceof Error ? planned : route;
+  }
+
+  #match(req: IncomingMessage, target: string): Route | SwitchboardError {
     if (this.#only !== undefined) return this.#only;
-    const target = req.url ?? '/';
     const context = (): { clientAddress: string } => ({ clientAddress: clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0) });
     // `/api/../admin` matches /api here but is /admin to most backends: refused rather than guessed.
     if (this.#byPath && hasDotSegment(target)) return new BadRequestError('path has dot segments or encoded slashes', context());
@@ -44,8 +54,8 @@ export class Router {
   }
 
   /** The route of an HTTP request; undefined once the request has been answered. */
-  forHttp(req: IncomingMessage, res: ServerResponse, options: ResolvedOptions, reportError: (err: SwitchboardError) => void): Route | undefined {
-    const route = this.resolve(req);
+  forHttp(req: IncomingMessage, res: ServerResponse, options: ResolvedOptions, reportError: (err: SwitchboardError) => void, target?: string): Route | undefined {
+    const route = this.resolve(req, target);
     if (!(route instanceof Error)) return route;
     reportError(route);
     sendHttpError(res, route, options.retryAfter, options.server);
@@ -53,8 +63,8 @@ export class Router {
   }
 
   /** The route of an upgrade; undefined once the client has been answered on its socket. */
-  forUpgrade(req: IncomingMessage, socket: Duplex, options: ResolvedOptions, reportError: (err: SwitchboardError) => void): Route | undefined {
-    const route = this.resolve(req);
+  forUpgrade(req: IncomingMessage, socket: Duplex, options: ResolvedOptions, reportError: (err: SwitchboardError) => void, target?: string): Route | undefined {
+    const route = this.resolve(req, target);
     if (!(route instanceof Error)) return route;
     socket.on('error', noop);
     reportError(route);
