@@ -20,6 +20,7 @@ import { EdgeGuard } from './edge/edge-guard';
 import { resolveRoutes } from './routing/resolve-routes';
 import { Route, type RouteHost } from './routing/route';
 import { Router } from './routing/router';
+import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
 import { Listener, onClientError } from './edge/listener';
 
 let warned = false;
@@ -133,12 +134,16 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   #closing: Promise<void> | undefined;
   readonly #waiters = new Set<() => void>();
   readonly #edge: EdgeGuard;
+  /** Hooks and what the request gate needs to answer for them. */
+  readonly #gate: GateDeps;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
     super();
     this.#options = resolveOptions(options);
     const resolved = resolveRoutes(options, this.#options);
+    const hooks = resolveHooks(options);
+    this.#gate = { hooks, options: this.#options, reportError: (err) => this.#reportError(err) };
     this.#edge = new EdgeGuard(this.#options);
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const host: RouteHost = {
@@ -162,8 +167,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       },
       panicChanged: (route, panic, healthy, total) => this.emit('panicChange', panic, healthy, total, route.id),
     };
-    for (const spec of resolved.routes) this.#routes.set(spec.id, new Route(spec, host));
-    this.#router = new Router(resolved.table, this.#routes);
+    for (const spec of resolved.routes) this.#routes.set(spec.id, new Route(spec, host, hooks.onResponse));
+    this.#router = new Router(resolved.table, this.#routes, hooks.onRequest !== undefined || hooks.onResponse !== undefined);
   }
 
   /** Every live connection of every route. */
@@ -234,7 +239,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): void => {
     const route = this.#router.forHttp(req, res, this.#options, (err) => this.#reportError(err));
-    if (route !== undefined) handleHttpRequest(route.ctx, route.dispatchers, req, res, options?.body);
+    if (route !== undefined) gateHttp(this.#gate, req, res, () => handleHttpRequest(route.ctx, route.dispatchers, req, res, options?.body));
   };
 
   /**
@@ -251,7 +256,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const route = this.#router.forUpgrade(req, socket, this.#options, (err) => this.#reportError(err));
-    if (route !== undefined) handleUpgrade(route.ctx, req, socket, head);
+    if (route !== undefined) gateUpgrade(this.#gate, req, socket, head, (early) => handleUpgrade(route.ctx, req, socket, early));
   };
 
   /**

@@ -4,6 +4,7 @@ import type { TrustProxySetting } from './edge/trust-proxy';
 import type { StrategyName } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
 import type { RoutingOptions } from './routing/route-options';
+import type { HookOptions } from './routing/hook-options';
 
 
 /**
@@ -91,7 +92,7 @@ export interface BackendTlsOptions {
  * const proxy = createProxy(options);
  * ```
  */
-export interface ProxyOptions extends RoutingOptions {
+export interface ProxyOptions extends RoutingOptions, HookOptions {
   /**
    * The backend pool: URLs or {@link BackendSpec}s. At least one, unless `routes` are given: then
    * these make the route `default`, which serves requests no route matches.

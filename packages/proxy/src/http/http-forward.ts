@@ -25,7 +25,7 @@ import {
   type SwitchboardError,
 } from '../errors';
 import { passiveFailureOf } from '../backends/outlier-detector';
-import { editForwardHeaders, editResponseCookies, forwardPath } from '../routing/forward-plan';
+import { editForwardHeaders, editResponseHead, forwardPath } from '../routing/forward-plan';
 import { filterResponseHeaders, filterTrailers, forwardRequestHeaders, KEEP_NONE, publicOriginOf, requestHost } from './header-policy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
@@ -294,7 +294,13 @@ class HttpExchange implements LiveConnection {
     const raw: string[] = new Array<string>(rawHeaders.length);
     // latin1 keeps every byte of a header value as it came, whatever its encoding.
     for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
-    const headers = editResponseCookies(filterResponseHeaders(raw, responsePolicy, publicOriginOf(requestHost(this.#req), this.#proto), KEEP_NONE, extra), this.#req, backend);
+    const filtered = filterResponseHeaders(raw, responsePolicy, publicOriginOf(requestHost(this.#req), this.#proto), KEEP_NONE, extra);
+    const headers = editResponseHead(filtered, statusCode, this.#req, backend, responsePolicy.hidden);
+    if (!Array.isArray(headers)) {
+      this.#headersSent = false;
+      this.teardown(headers);
+      return false;
+    }
     this.#res.writeHead(statusCode, headers);
     return true;
   }

@@ -10,6 +10,9 @@ import type { Backend } from '../backends/backend-pool';
 import { HookError, type SwitchboardError } from '../errors';
 import type { ResolvedRoute } from './resolve-routes';
 import { underPrefix } from './route-table';
+import type { HookOptions } from './hook-options';
+import type { HiddenHeaders } from '../http/header-policy';
+import { runOnResponse } from './hooks';
 
 /** @internal */
 export interface ForwardPlan {
@@ -18,6 +21,8 @@ export interface ForwardPlan {
   path: string;
   /** Lowercase header name -> value to set, or null to remove; route `headers` first, then onRequest's edits. */
   readonly edits: Map<string, string | null>;
+  /** The embedder's onResponse hook, when there is one. */
+  readonly onResponse: HookOptions['onResponse'];
 }
 
 const plans = new WeakMap<IncomingMessage, ForwardPlan>();
@@ -33,7 +38,13 @@ function isPlain(route: ResolvedRoute): boolean {
  * for a plain route (hooks edit it). Returns a HookError when `rewrite` fails.
  * @internal
  */
-export function planForward(req: IncomingMessage, route: ResolvedRoute, target: string, force: boolean): ForwardPlan | SwitchboardError | undefined {
+export function planForward(
+  req: IncomingMessage,
+  route: ResolvedRoute,
+  target: string,
+  force: boolean,
+  onResponse?: HookOptions['onResponse'],
+): ForwardPlan | SwitchboardError | undefined {
   if (!force && isPlain(route) && target === req.url) {
     plans.delete(req);
     return undefined;
@@ -50,7 +61,7 @@ export function planForward(req: IncomingMessage, route: ResolvedRoute, target: 
       return new HookError(`route ${route.id}: rewrite threw`, { cause: err });
     }
   }
-  const plan: ForwardPlan = { route, path, edits: new Map(route.headers) };
+  const plan: ForwardPlan = { route, path, edits: new Map(route.headers), onResponse };
   plans.set(req, plan);
   return plan;
 }
@@ -107,6 +118,18 @@ export function editForwardHeaders(headers: string[], req: IncomingMessage, back
   }
   for (const [name, value] of edits) if (value !== null) out.push(name, value);
   return out;
+}
+
+/**
+ * The last edits of an HTTP response head before it goes out: cookies, then onResponse. Returns the
+ * list, or a HookError when onResponse threw.
+ * @internal
+ */
+export function editResponseHead(headers: string[], status: number, req: IncomingMessage, backend: Backend, hidden: HiddenHeaders): string[] | SwitchboardError {
+  const edited = editResponseCookies(headers, req, backend);
+  const plan = plans.get(req);
+  if (plan?.onResponse === undefined) return edited;
+  return runOnResponse(plan.onResponse, edited, status, { route: plan.route.id, backend: backend.id, request: req }, hidden);
 }
 
 /**

@@ -36,12 +36,30 @@ const PER_ROUTE = [
 const ROUTE_KEYS = new Set<string>(['id', 'host', 'path', 'backends', 'stripPrefix', 'changeOrigin', 'headers', 'rewrite', ...PER_ROUTE]);
 
 /** Top-level names that are not options of a route's own pool. */
-const NOT_POOL_OPTIONS = new Set<string>(['routes', 'changeOrigin', 'headers', 'rewrite']);
+const NOT_POOL_OPTIONS = new Set<string>(['routes', 'changeOrigin', 'headers', 'rewrite', 'onRequest', 'onResponse', 'errorResponse', 'logger']);
 
 /** Names the proxy writes itself: a route setting them would be overwritten or break framing. */
 const RESERVED_HEADERS = new Set(['connection', 'upgrade', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'forwarded', 'host']);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Why a header edit is refused, or undefined. Request edits (`response` false) may not touch names
+ * the proxy writes itself; response edits may not touch framing.
+ * @internal
+ */
+export function headerEditProblem(name: unknown, value: unknown, response = false): string | undefined {
+  if (typeof name !== 'string' || !TOKEN.test(name)) return `invalid header name ${JSON.stringify(name)}`;
+  const lower = name.toLowerCase();
+  if (response ? FRAMING.has(lower) : RESERVED_HEADERS.has(lower) || lower.startsWith('x-forwarded-')) {
+    return `cannot set ${lower}: the proxy writes it${response ? '' : ' (use changeOrigin for Host)'}`;
+  }
+  if (value !== null && (typeof value !== 'string' || /[\r\n\0]/.test(value))) return `${lower} must be a string without CR, LF or NUL${response ? '' : ', or null'}`;
+  return undefined;
+}
+
+/** Response headers that frame the body: the proxy owns them. */
+const FRAMING = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'trailer', 'upgrade']);
 
 function fail(message: string): never {
   throw new InvalidOptionError(message);
@@ -56,11 +74,9 @@ export function resolveForwarding(input: ForwardingOptions, where: string): Reso
   if (headers !== undefined) {
     if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) fail(`${where}.headers must be an object { name: value | null }`);
     for (const [name, value] of Object.entries(headers)) {
-      const lower = name.toLowerCase();
-      if (!TOKEN.test(name)) fail(`${where}.headers has an invalid header name: ${JSON.stringify(name)}`);
-      if (RESERVED_HEADERS.has(lower) || lower.startsWith('x-forwarded-')) fail(`${where}.headers cannot set ${lower}: the proxy writes it (use changeOrigin for Host)`);
-      if (value !== null && (typeof value !== 'string' || /[\r\n\0]/.test(value))) fail(`${where}.headers.${name} must be a string without CR, LF or NUL, or null`);
-      map.set(lower, value);
+      const problem = headerEditProblem(name, value);
+      if (problem !== undefined) fail(`${where}.headers: ${problem}`);
+      map.set(name.toLowerCase(), value);
     }
   }
   return { changeOrigin: changeOrigin ?? false, headers: map, rewrite };

@@ -19,6 +19,7 @@ import { BackendDispatchers } from '../http/http-forward';
 import type { ResolvedOptions } from '../resolve-options';
 import type { BackendState, ConnectionProtocol } from '../strategies/strategy';
 import type { ResolvedRoute } from './resolve-routes';
+import type { HookOptions } from './hook-options';
 
 /**
  * What every route shares with the proxy that owns it.
@@ -51,9 +52,12 @@ export class Route {
   readonly ctx: ProxyContext;
   readonly dispatchers: BackendDispatchers;
   readonly #host: RouteHost;
+  /** The embedder's onResponse hook, handed to each request's plan. */
+  readonly onResponse: HookOptions['onResponse'];
 
-  constructor(spec: ResolvedRoute, host: RouteHost) {
+  constructor(spec: ResolvedRoute, host: RouteHost, onResponse?: HookOptions['onResponse']) {
     this.id = spec.id;
+    this.onResponse = onResponse;
     this.spec = spec;
     this.#host = host;
     const options = (this.options = spec.options);

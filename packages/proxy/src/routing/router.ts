@@ -24,8 +24,12 @@ export class Router {
   /** Some route matches on a path prefix, so dot segments must not cross between routes. */
   readonly #byPath: boolean;
 
-  constructor(table: RouteTable<ResolvedRoute>, routes: ReadonlyMap<string, Route>) {
+  /** Hooks edit or read a plan: make one for every request. */
+  readonly #alwaysPlan: boolean;
+
+  constructor(table: RouteTable<ResolvedRoute>, routes: ReadonlyMap<string, Route>, alwaysPlan: boolean) {
     this.#table = table;
+    this.#alwaysPlan = alwaysPlan;
     this.#routes = routes;
     const all = [...routes.values()];
     this.#only = all.length === 1 && all[0]!.spec.host === undefined && all[0]!.spec.path === undefined ? all[0] : undefined;
@@ -39,7 +43,7 @@ export class Router {
   resolve(req: IncomingMessage, target = req.url ?? '/'): Route | SwitchboardError {
     const route = this.#match(req, target);
     if (route instanceof Error) return route;
-    const planned = planForward(req, route.spec, target, false);
+    const planned = planForward(req, route.spec, target, this.#alwaysPlan, route.onResponse);
     return planned instanceof Error ? planned : route;
   }
 
