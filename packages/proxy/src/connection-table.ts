@@ -29,6 +29,8 @@ export interface ConnectionRecord {
   readonly bytesIn: number;
   /** Bytes received from the backend and sent on to the client. */
   readonly bytesOut: number;
+  /** The backend's response status (HTTP), once its head arrived. */
+  readonly status?: number;
 }
 
 /**
@@ -47,6 +49,8 @@ export interface ConnectionEntry {
   readonly openedAt: number;
   bytesIn: number;
   bytesOut: number;
+  /** The backend's response status, once known (for access lines). */
+  status?: number;
   /** Gives back the client's per-client limit slot; called once when the entry is removed. */
   release: (() => void) | undefined;
 }
@@ -179,5 +183,6 @@ export function toRecord(e: ConnectionEntry): ConnectionRecord {
     openedAt: e.openedAt,
     bytesIn: e.bytesIn,
     bytesOut: e.bytesOut,
+    ...(e.status !== undefined && { status: e.status }),
   });
 }

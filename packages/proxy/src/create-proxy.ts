@@ -20,6 +20,7 @@ import { EdgeGuard } from './edge/edge-guard';
 import { resolveRoutes } from './routing/resolve-routes';
 import { Route, type RouteHost } from './routing/route';
 import { Router } from './routing/router';
+import { attachLogger, resolveLogger } from './logging/proxy-log';
 import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
 import { Listener, onClientError } from './edge/listener';
 
@@ -169,6 +170,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     };
     for (const spec of resolved.routes) this.#routes.set(spec.id, new Route(spec, host, hooks.onResponse));
     this.#router = new Router(resolved.table, this.#routes, hooks.onRequest !== undefined || hooks.onResponse !== undefined);
+    const logger = resolveLogger(options.logger);
+    if (logger !== undefined) attachLogger(this, logger);
   }
 
   /** Every live connection of every route. */

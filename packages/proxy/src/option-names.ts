@@ -19,7 +19,7 @@ const KNOWN = {
   upgradeRate: true, maxTrackedClients: true, maxUrlLength: true, maxHeaderCount: true, clientHeadersTimeout: true,
   maxFramePayload: true, maxMessageSize: true, healthCheck: true, outlierDetection: true, panicThreshold: true,
   backendTls: true, sourceAddresses: true, frameTracking: true, drainTimeout: true,
-  routes: true, changeOrigin: true, headers: true, rewrite: true, onRequest: true, onResponse: true, errorResponse: true,
+  routes: true, changeOrigin: true, headers: true, rewrite: true, onRequest: true, onResponse: true, errorResponse: true, logger: true,
 } as const satisfies Record<keyof ProxyOptions, true>;
 
 /** What http-proxy / http-proxy-middleware option names map to (docs/migrating.md has the full table). */

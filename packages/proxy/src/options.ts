@@ -5,6 +5,7 @@ import type { StrategyName } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
 import type { RoutingOptions } from './routing/route-options';
 import type { HookOptions } from './routing/hook-options';
+import type { LoggingOptions } from './logging/logger-option';
 
 
 /**
@@ -92,7 +93,7 @@ export interface BackendTlsOptions {
  * const proxy = createProxy(options);
  * ```
  */
-export interface ProxyOptions extends RoutingOptions, HookOptions {
+export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOptions {
   /**
    * The backend pool: URLs or {@link BackendSpec}s. At least one, unless `routes` are given: then
    * these make the route `default`, which serves requests no route matches.

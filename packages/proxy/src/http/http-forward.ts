@@ -286,6 +286,7 @@ class HttpExchange implements LiveConnection {
     if (statusCode < 200) return true;
     this.#resumeUpstream = resume;
     this.#headersSent = true;
+    this.#opened.entry.status = statusCode;
     const { backend, pick } = this.#opened;
     if (statusCode >= 500) this.#ctx.backendFailed(backend, 'status-5xx');
     else this.#ctx.backendSucceeded(backend);
