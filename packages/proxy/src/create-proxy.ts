@@ -21,6 +21,7 @@ import { resolveRoutes } from './routing/resolve-routes';
 import { Route, type RouteHost } from './routing/route';
 import { Router } from './routing/router';
 import { attachLogger, resolveLogger } from './logging/proxy-log';
+import { createMiddleware, type ConnectMiddleware, type MiddlewareOptions } from './adapters/middleware';
 import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
 import { Listener, onClientError } from './edge/listener';
 
@@ -241,9 +242,39 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * ```
    */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): void => {
-    const route = this.#router.forHttp(req, res, this.#options, (err) => this.#reportError(err));
-    if (route !== undefined) gateHttp(this.#gate, req, res, () => handleHttpRequest(route.ctx, route.dispatchers, req, res, options?.body));
+    this.#serve(req, res, req.url ?? '/', options?.body);
   };
+
+  /** Routes (by `target`, the path the client asked for), runs the gate and forwards. */
+  #serve(req: IncomingMessage, res: ServerResponse, target: string, body: unknown): void {
+    const route = this.#router.forHttp(req, res, this.#options, (err) => this.#reportError(err), target);
+    if (route !== undefined) gateHttp(this.#gate, req, res, () => handleHttpRequest(route.ctx, route.dispatchers, req, res, body));
+  }
+
+  /**
+   * A Connect / Express middleware that proxies every request it gets. It forwards `req.originalUrl`,
+   * so a proxy mounted with `app.use('/api', ...)` keeps `/api` (give the route `stripPrefix: true`
+   * to remove it). Bodies already parsed (`req.body`) are forwarded as {@link HandleRequestOptions.body}
+   * says. WebSocket upgrades never reach Express: hand the server's `upgrade` event to
+   * {@link Proxy.handleUpgrade}.
+   *
+   * @example
+   * ```ts
+   * import express from 'express';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ routes: [{ id: 'api', path: '/api', backends: ['http://127.0.0.1:9001'] }] });
+   * const app = express();
+   * app.use('/api', proxy.middleware());
+   * const server = app.listen(8080);
+   * server.on('upgrade', proxy.handleUpgrade);
+   * ```
+   */
+  middleware(options?: MiddlewareOptions): ConnectMiddleware {
+    return createMiddleware({
+      routes: (req, target) => !(this.#router.resolve(req, target) instanceof Error),
+      serve: (req, res, target, body) => this.#serve(req, res, target, body),
+    }, options);
+  }
 
   /**
    * Handles one upgrade request (WebSocket); for servers or frameworks that own the `upgrade` event.

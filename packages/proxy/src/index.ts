@@ -3,6 +3,7 @@ export type { DrainOptions, HandleRequestOptions } from './create-proxy';
 export type { RouteSelector } from './create-proxy';
 export type { ForwardingOptions, PerRouteOptionName, RouteOptions, RoutingOptions } from './routing/route-options';
 export type { LoggingOptions, ProxyLogger } from './logging/logger-option';
+export type { ConnectMiddleware, MiddlewareOptions } from './adapters/middleware';
 export type { ErrorReply, HookOptions, ProxyResponseHead, RequestHookContext, ResponseHookContext } from './routing/hook-options';
 export type { ProxyEvents } from './events';
 export { DEFAULT_HIDDEN_HEADERS } from './options';

@@ -10,6 +10,12 @@ import type { SwitchboardError } from '../errors';
 export type ErrorResponder = (err: SwitchboardError) => { status: number; headers: Readonly<Record<string, string>>; body: string | Buffer } | undefined;
 
 const responders = new WeakMap<object, ErrorResponder>();
+const delegates = new WeakMap<object, (err: SwitchboardError) => void>();
+
+/** Hands the proxy's own errors for this request to `delegate` (a middleware's `next`) instead of answering. @internal */
+export function setErrorDelegate(req: object, delegate: (err: SwitchboardError) => void): void {
+  delegates.set(req, delegate);
+}
 
 /** Lets `errorResponse` shape the proxy's own error answers for this request (key: its req or upgrade socket). @internal */
 export function setErrorResponder(key: object, responder: ErrorResponder): void {
@@ -65,6 +71,12 @@ export function errorHeaders(err: SwitchboardError, retryAfter: number, server: 
 export function sendHttpError(res: ServerResponse, err: SwitchboardError, retryAfter: number, server: string | undefined): void {
   if (res.headersSent || err.status === 0 || res.destroyed) {
     res.destroy();
+    return;
+  }
+  const delegate = res.req === undefined ? undefined : delegates.get(res.req);
+  if (delegate !== undefined) {
+    delegates.delete(res.req);
+    delegate(err);
     return;
   }
   const custom = res.req === undefined ? undefined : responders.get(res.req)?.(err);
