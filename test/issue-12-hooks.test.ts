@@ -89,6 +89,30 @@ describe('hooks: onRequest, onResponse, errorResponse', () => {
     expect((await httpRequest(`${url}/ok`)).status).toBe(200);
   });
 
+  it('requests the proxy refuses anyway (bad handshake, forbidden Origin, malformed) never reach onRequest', async () => {
+    const backend = await startCountingBackend(res, 'b');
+    const hooked: string[] = [];
+    const { port, wsUrl } = await proxies.start({
+      backends: [backend.url],
+      allowedOrigins: ['https://app.example'],
+      onRequest: (req) => {
+        hooked.push(req.url ?? '');
+      },
+    });
+    const badKey = await rawExchange(port, head('GET /bad-key HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: nope', 'Sec-WebSocket-Version: 13'));
+    expect(badKey.status).toBe(400);
+    const forbidden = await expectRefusal(`${wsUrl}/evil-origin`, { headers: { origin: 'https://evil.example' } });
+    expect(forbidden.status).toBe(403);
+    const smuggle = await rawExchange(port, head('POST /smuggle HTTP/1.1', 'Host: x', 'Content-Length: 3', 'Transfer-Encoding: chunked') + '0\r\n\r\n');
+    expect(smuggle.status).toBe(400);
+    expect(hooked).toEqual([]);
+    expect(backend.connections).toBe(0);
+    const ok = await openWs(res, `${wsUrl}/fine`, { headers: { origin: 'https://app.example' } });
+    expect(hooked).toEqual(['/fine']);
+    ok.close();
+    await once(ok, 'close');
+  });
+
   it('onRequest: pipelined requests go on in order even when an earlier hook is slower', async () => {
     const api = await startBackend(res, 'api');
     const { port } = await proxies.start({

@@ -145,8 +145,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     this.#options = resolveOptions(options);
     const resolved = resolveRoutes(options, this.#options);
     const hooks = resolveHooks(options);
-    this.#gate = { hooks, options: this.#options, reportError: (err) => this.#reportError(err) };
     this.#edge = new EdgeGuard(this.#options);
+    this.#gate = { hooks, options: this.#options, edge: this.#edge, isClosing: () => this.#closing !== undefined, reportError: (err) => this.#reportError(err) };
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const host: RouteHost = {
       table: this.#table,

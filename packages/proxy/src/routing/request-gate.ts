@@ -13,12 +13,30 @@ import { planOf } from './forward-plan';
 import type { HookOptions } from './hook-options';
 import { inOrder, runOnRequest, type Rejection } from './hooks';
 import { headerEditProblem } from './resolve-routes';
+import { clientKey } from '../connection-table';
+import type { EdgeGuard } from '../edge/edge-guard';
+import { validateHandshake } from '../websocket/upgrade';
 
 /** @internal */
 export interface GateDeps {
   readonly hooks: HookOptions;
   readonly options: ResolvedOptions;
+  readonly edge: EdgeGuard;
+  isClosing(): boolean;
   reportError(err: SwitchboardError): void;
+}
+
+/**
+ * True when the request path will refuse this request anyway (closing, malformed, bad handshake,
+ * forbidden Origin): then onRequest is skipped and the path answers as it always does, so hostile
+ * requests never reach the embedder's hook. These checks are pure; per-client limits are not (they
+ * take a slot) and still run after the hook.
+ */
+function refusedAnyway(deps: GateDeps, req: IncomingMessage, protocol: 'http' | 'websocket'): boolean {
+  if (deps.isClosing()) return true;
+  const clientAddress = clientKey(req.socket?.remoteAddress ?? '', req.socket?.remotePort ?? 0);
+  if (protocol === 'websocket' && validateHandshake(req, clientAddress) !== undefined) return true;
+  return deps.edge.check(req, protocol, clientAddress) !== undefined;
 }
 
 /** Validates the hook options (functions or absent). @internal */
@@ -80,7 +98,7 @@ export function gateHttp(deps: GateDeps, req: IncomingMessage, res: ServerRespon
   if (responder !== undefined) setErrorResponder(req, responder);
   const hook = deps.hooks.onRequest;
   const plan = planOf(req);
-  if (hook === undefined || plan === undefined) return forward();
+  if (hook === undefined || plan === undefined || refusedAnyway(deps, req, 'http')) return forward();
   inOrder(req.socket, runOnRequest(hook, req, plan, 'http'), (outcome) => {
     // A client that left while the hook ran gets nothing forwarded: its response would never close.
     if (res.destroyed || res.writableEnded || req.socket.destroyed) return;
@@ -101,7 +119,7 @@ export function gateUpgrade(deps: GateDeps, req: IncomingMessage, socket: Duplex
   if (responder !== undefined) setErrorResponder(socket, responder);
   const hook = deps.hooks.onRequest;
   const plan = planOf(req);
-  if (hook === undefined || plan === undefined) return forward(head);
+  if (hook === undefined || plan === undefined || refusedAnyway(deps, req, 'websocket')) return forward(head);
   socket.on('error', noop);
   const outcome = runOnRequest(hook, req, plan, 'websocket');
   // While an async hook runs, bytes the client sends early are kept for the tunnel (as part of its
