@@ -75,6 +75,16 @@ describe('logger option', () => {
     expect(lines.find((l) => l.msg === 'refused')).toMatchObject({ level: 40, status: 503, error: 'ERR_NO_BACKEND' });
   });
 
+  it('writes an access line for a request onRequest refused', async () => {
+    const api = await startBackend(res, 'api');
+    const { logger, lines } = pinoInMemory();
+    const { url, wsUrl } = await proxies.start({ backends: [api.url], logger, onRequest: (_req, ctx) => ctx.reject(403) });
+    expect((await httpRequest(`${url}/secret`)).status).toBe(403);
+    expect((await expectRefusal(`${wsUrl}/live`)).status).toBe(403);
+    const rejected = lines.filter((l) => l.msg === 'rejected');
+    expect(rejected.map((l) => `${l['protocol']} ${l['status']} ${l['route']} ${l['path']}`)).toEqual(['http 403 default /secret', 'websocket 403 default /live']);
+  });
+
   it('accepts console (and any info/warn/error object); refuses anything else', async () => {
     const api = await startBackend(res, 'api');
     let text = '';

@@ -20,7 +20,7 @@ import { EdgeGuard } from './edge/edge-guard';
 import { resolveRoutes } from './routing/resolve-routes';
 import { Route, type RouteHost } from './routing/route';
 import { Router } from './routing/router';
-import { attachLogger, resolveLogger } from './logging/proxy-log';
+import { attachLogger, rejectionLogger, resolveLogger } from './logging/proxy-log';
 import { createMiddleware, type ConnectMiddleware, type MiddlewareOptions } from './adapters/middleware';
 import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
 import { Listener, onClientError } from './edge/listener';
@@ -146,7 +146,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const resolved = resolveRoutes(options, this.#options);
     const hooks = resolveHooks(options);
     this.#edge = new EdgeGuard(this.#options);
-    this.#gate = { hooks, options: this.#options, edge: this.#edge, isClosing: () => this.#closing !== undefined, reportError: (err) => this.#reportError(err) };
+    const logger = resolveLogger(options.logger);
+    this.#gate = { hooks, options: this.#options, edge: this.#edge, logRejected: logger === undefined ? undefined : rejectionLogger(logger), isClosing: () => this.#closing !== undefined, reportError: (err) => this.#reportError(err) };
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const host: RouteHost = {
       table: this.#table,
@@ -171,7 +172,6 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     };
     for (const spec of resolved.routes) this.#routes.set(spec.id, new Route(spec, host, hooks.onResponse));
     this.#router = new Router(resolved.table, this.#routes, hooks.onRequest !== undefined || hooks.onResponse !== undefined);
-    const logger = resolveLogger(options.logger);
     if (logger !== undefined) attachLogger(this, logger);
   }
 

@@ -31,7 +31,7 @@ export interface LoggingOptions {
    * @remarks One access line per HTTP exchange and per WebSocket end (`msg` `http` or `websocket`;
    * fields client, route, backend, status, closeCode, durationMs, bytesIn, bytesOut, error), at
    * info (warn when it ended by an error); one warn line per request refused before a backend was
-   * picked (`refused`); lifecycle lines for backend state changes, drains, ejections, membership and
+   * picked (`refused`); `rejected` at info for requests onRequest refused with `ctx.reject()`; lifecycle lines for backend state changes, drains, ejections, membership and
    * panic mode. A logger that throws is ignored, never the proxy's failure.
    * @example
    * ```ts

@@ -20,6 +20,23 @@ export function resolveLogger(value: unknown): ProxyLogger | undefined {
 
 type Level = 'info' | 'warn' | 'error';
 
+/** What the gate reports when onRequest refused a request with ctx.reject(). @internal */
+export type RejectionLog = (line: { client: string; route: string; protocol: 'http' | 'websocket'; status: number; path: string }) => void;
+
+/**
+ * The access line of a request onRequest refused: no backend, so no table entry and no event carries it.
+ * @internal
+ */
+export function rejectionLogger(logger: ProxyLogger): RejectionLog {
+  return (line) => {
+    try {
+      logger.info(line, 'rejected');
+    } catch {
+      // A broken logger must not break traffic.
+    }
+  };
+}
+
 /**
  * Subscribes `logger` to the proxy's events.
  * @internal

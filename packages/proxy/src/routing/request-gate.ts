@@ -9,7 +9,8 @@ import type { Duplex } from 'node:stream';
 import { HookError, InvalidOptionError, type SwitchboardError } from '../errors';
 import { sendHttpError, sendRawError, setErrorResponder, type ErrorResponder } from '../http/error-response';
 import type { ResolvedOptions } from '../resolve-options';
-import { planOf } from './forward-plan';
+import { planOf, type ForwardPlan } from './forward-plan';
+import type { RejectionLog } from '../logging/proxy-log';
 import type { HookOptions } from './hook-options';
 import { inOrder, runOnRequest, type Rejection } from './hooks';
 import { headerEditProblem } from './resolve-routes';
@@ -22,6 +23,8 @@ export interface GateDeps {
   readonly hooks: HookOptions;
   readonly options: ResolvedOptions;
   readonly edge: EdgeGuard;
+  /** Access line for a ctx.reject() refusal, when a logger is set. */
+  readonly logRejected: RejectionLog | undefined;
   isClosing(): boolean;
   reportError(err: SwitchboardError): void;
 }
@@ -106,7 +109,10 @@ export function gateHttp(deps: GateDeps, req: IncomingMessage, res: ServerRespon
     else if (outcome instanceof Error) {
       deps.reportError(outcome);
       sendHttpError(res, outcome, deps.options.retryAfter, deps.options.server);
-    } else rejectHttp(res, outcome);
+    } else {
+      logRejection(deps, req, plan, 'http', outcome.status);
+      rejectHttp(res, outcome);
+    }
   });
 }
 
@@ -142,11 +148,18 @@ export function gateUpgrade(deps: GateDeps, req: IncomingMessage, socket: Duplex
     else if (decided instanceof Error) {
       deps.reportError(decided);
       sendRawError(socket, decided, deps.options.retryAfter, deps.options.server);
-    } else rejectUpgrade(socket, decided);
+    } else {
+      logRejection(deps, req, plan, 'websocket', decided.status);
+      rejectUpgrade(socket, decided);
+    }
   });
 }
 
 /** Most bytes kept from a client before its upgrade is decided (the tunnel has the same bound). */
 const MAX_EARLY_BYTES = 64 * 1024;
+
+function logRejection(deps: GateDeps, req: IncomingMessage, plan: ForwardPlan, protocol: 'http' | 'websocket', status: number): void {
+  deps.logRejected?.({ client: clientKey(req.socket?.remoteAddress ?? '', req.socket?.remotePort ?? 0), route: plan.route.id, protocol, status, path: plan.path });
+}
 
 function noop(): void {}
