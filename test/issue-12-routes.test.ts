@@ -136,6 +136,9 @@ describe('routes: Host and path select a backend group', () => {
     expect(bad({ backends: ['http://127.0.0.1:1'], routes: [{ id: 'default', path: '/x', backends: ['http://127.0.0.1:1'] }] })).toMatch(/taken by the top-level backends/);
     expect(bad({ routes: [{ id: 'a', path: '/x', backends: ['http://127.0.0.1:1'] }, { id: 'b', path: '/x/', backends: ['http://127.0.0.1:1'] }] })).toMatch(/same host and path/);
     expect(bad({ routes: [{ id: 'a', backends: ['http://127.0.0.1:1'], stripPrefix: true }] })).toMatch(/stripPrefix needs a path/);
+    // A strategy object keeps per-pool tables: shared by two pools it would mix them up.
+    const shared = { name: 'mine', pick: (_ctx: unknown, candidates: readonly { id: string }[]) => candidates[0] };
+    expect(bad({ backends: ['http://127.0.0.1:1'], strategy: shared, routes: [{ id: 'a', path: '/a', backends: ['http://127.0.0.1:1'] }] })).toMatch(/serves one route only/);
   });
 
   it('gives each route its own health: a backend ejected in one route stays up in another', async () => {
