@@ -27,6 +27,11 @@ export interface ConnectionRecord {
   readonly bytesIn: number;
   /** Bytes received from the backend and sent on to the client. */
   readonly bytesOut: number;
+  /**
+   * Which data plane moves the connection's bytes: `native` for a WebSocket the native relay carries
+   * after its 101, `js` otherwise (HTTP, handshakes in progress, TLS clients, `dataPlane: 'js'`).
+   */
+  readonly dataPlane: 'native' | 'js';
 }
 
 /**
@@ -43,6 +48,7 @@ export interface ConnectionEntry {
   readonly openedAt: number;
   bytesIn: number;
   bytesOut: number;
+  dataPlane: 'native' | 'js';
   /** Gives back the client's per-client limit slot; called once when the entry is removed. */
   release: (() => void) | undefined;
 }
@@ -99,6 +105,7 @@ export class ConnectionTable {
       openedAt: Date.now(),
       bytesIn: 0,
       bytesOut: 0,
+      dataPlane: 'js',
       release: undefined,
     };
     this.#entries.set(key, entry);
@@ -160,5 +167,6 @@ export function toRecord(e: ConnectionEntry): ConnectionRecord {
     openedAt: e.openedAt,
     bytesIn: e.bytesIn,
     bytesOut: e.bytesOut,
+    dataPlane: e.dataPlane,
   });
 }

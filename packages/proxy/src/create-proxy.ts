@@ -20,6 +20,7 @@ import { handleUpgrade } from './websocket/upgrade';
 import { HealthChecker } from './backends/health';
 import { EdgeGuard } from './edge/edge-guard';
 import { Listener, onClientError } from './edge/listener';
+import { DataPlane, type DataPlaneStatus } from './native/data-plane';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -112,6 +113,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #waiters = new Set<() => void>();
   readonly #health: HealthChecker | undefined;
   readonly #edge: EdgeGuard;
+  readonly #dataPlane: DataPlane;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
@@ -120,6 +122,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     this.#pool = new BackendPool(this.#options.backends, this.#table, this.#options.panicThreshold);
     this.#pool.onPanicChange = (panic, healthy, total) => this.emit('panicChange', panic, healthy, total);
     this.#edge = new EdgeGuard(this.#options);
+    this.#dataPlane = new DataPlane(this.#options.dataPlane);
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const strategy = this.#options.strategy;
     this.#pool.onChange = (all) => strategy.update?.(all);
@@ -137,6 +140,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       live: this.#live,
       sources: new SourceAddressPool(this.#options.sourceAddresses),
       edge: this.#edge,
+      dataPlane: this.#dataPlane,
       isClosing: () => this.#closing !== undefined,
       open: (req, protocol, exclude) => this.#open(req, protocol, exclude),
       finish: (backend, entry, reason) => this.#finish(backend, entry, reason),
@@ -445,6 +449,21 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
+   * Whether WebSockets can be relayed by the native data plane, and why not (see the `dataPlane` option).
+   * Each connection record's `dataPlane` says which plane carries it.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * console.log(proxy.dataPlane.native ? 'native relay' : `JS splice: ${proxy.dataPlane.reason}`);
+   * ```
+   */
+  get dataPlane(): DataPlaneStatus {
+    return this.#dataPlane.status;
+  }
+
+  /**
    * A snapshot of every backend with its live connection count.
    *
    * @example
@@ -509,6 +528,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       await this.#waitUntil(() => this.#live.size === 0, closeTimeout);
     }
     for (const conn of [...this.#live]) conn.abort();
+    // Every native connection has been destroyed above; this also joins the relay thread.
+    this.#dataPlane.close();
     for (const l of listeners) l.server.closeAllConnections();
     await this.#health?.close();
     await this.#dispatchers.close(graceful);
