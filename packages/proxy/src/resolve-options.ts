@@ -11,7 +11,7 @@ import { resolveSourceAddresses } from './backends/source-addresses';
 import type { TrustProxySetting } from './edge/trust-proxy';
 import { createNamedStrategy, isStrategyName, strategyNames } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
-import { resolveDataPlane, type DataPlaneMode } from './native/data-plane';
+import { DATA_PLANE_ENV, resolveDataPlane, type DataPlaneMode } from './native/data-plane';
 
 /** @internal */
 export interface ResolvedBackendSpec {
@@ -230,6 +230,6 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     outlierDetection: input.outlierDetection === false ? false : (resolveOutlierDetectionOptions(input.outlierDetection ?? {}, 'options.outlierDetection'), input.outlierDetection ?? {}),
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
     panicThreshold: percent('panicThreshold', input.panicThreshold, DEFAULTS.panicThreshold),
-    dataPlane: resolveDataPlane(input.dataPlane),
+    dataPlane: resolveDataPlane(input.dataPlane, process.env[DATA_PLANE_ENV]),
   });
 }

@@ -34,12 +34,12 @@ export const DATA_PLANE_ENV = 'SWITCHBOARD_DATA_PLANE';
 const MODES: readonly string[] = ['auto', 'js', 'native'];
 
 /**
- * The mode from the option, else from {@link DATA_PLANE_ENV}, else `auto`. `native` without the addon
+ * The mode from the option, else from `env` (the value of {@link DATA_PLANE_ENV}), else `auto`. `native` without the addon
  * throws, naming the load error: a deployment that asked for it should not silently run without it.
  * @throws InvalidOptionError for an unknown value, or `native` when the addon did not load.
  * @internal
  */
-export function resolveDataPlane(option: unknown, env: string | undefined = process.env[DATA_PLANE_ENV]): DataPlaneMode {
+export function resolveDataPlane(option: unknown, env: string | undefined): DataPlaneMode {
   let mode: DataPlaneMode;
   let where: string;
   if (option !== undefined) {
