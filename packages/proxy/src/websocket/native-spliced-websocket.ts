@@ -24,19 +24,6 @@ function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 
-/**
- * The entry's byte counters read through to the relay's live counters while the relay carries the
- * connection: `connections()` sees them live and the relay thread pays nothing for it. The getters are
- * shared module functions; the entry finds its connection through a symbol.
- */
-const kNative = Symbol('switchboard.native');
-type NativeEntry = ConnectionEntry & { [kNative]?: NativeSplicedWebSocket };
-function liveBytesIn(this: NativeEntry): number {
-  return this[kNative]!.bytesIn;
-}
-function liveBytesOut(this: NativeEntry): number {
-  return this[kNative]!.bytesOut;
-}
 function onTimer(conn: NativeSplicedWebSocket): void {
   conn.timerFired();
 }
@@ -54,7 +41,7 @@ function onIdleCheck(conn: NativeSplicedWebSocket): void {
 export class NativeSplicedWebSocket implements LiveConnection, NativeRelayHandler {
   readonly #ctx: ProxyContext;
   readonly #backend: Backend;
-  readonly #entry: NativeEntry;
+  readonly #entry: ConnectionEntry;
   readonly #relay: NativeRelay;
   readonly #tracking: boolean;
   #id = -1;
@@ -98,9 +85,8 @@ export class NativeSplicedWebSocket implements LiveConnection, NativeRelayHandle
     this.#id = id;
     const entry = this.#entry;
     entry.dataPlane = 'native';
-    entry[kNative] = this;
-    Object.defineProperty(entry, 'bytesIn', { get: liveBytesIn, configurable: true, enumerable: true });
-    Object.defineProperty(entry, 'bytesOut', { get: liveBytesOut, configurable: true, enumerable: true });
+    // connections() reads the relay's counters through this; the relay thread pays nothing for it.
+    entry.live = this;
     this.#ctx.live.add(this);
     if (o.idleTimeout > 0) this.#idleTimer = setTimeout(onIdleCheck, o.idleTimeout, this);
     return true;
@@ -231,9 +217,9 @@ export class NativeSplicedWebSocket implements LiveConnection, NativeRelayHandle
     this.#idleTimer = undefined;
     // The counter slot goes back to the relay: the entry keeps the final figures.
     const entry = this.#entry;
-    Object.defineProperty(entry, 'bytesIn', { value: bytesIn, writable: true, configurable: true, enumerable: true });
-    Object.defineProperty(entry, 'bytesOut', { value: bytesOut, writable: true, configurable: true, enumerable: true });
-    entry[kNative] = undefined;
+    entry.bytesIn = bytesIn;
+    entry.bytesOut = bytesOut;
+    entry.live = undefined;
     this.#ctx.live.delete(this);
     this.#ctx.finish(this.#backend, entry, reason);
   }
