@@ -24,6 +24,7 @@ import { attachLogger, rejectionLogger, resolveLogger } from './logging/proxy-lo
 import { createMiddleware, type ConnectMiddleware, type MiddlewareOptions } from './adapters/middleware';
 import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
 import { Listener, onClientError } from './edge/listener';
+import { DataPlane, type DataPlaneStatus } from './native/data-plane';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -138,6 +139,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #edge: EdgeGuard;
   /** Hooks and what the request gate needs to answer for them. */
   readonly #gate: GateDeps;
+  readonly #dataPlane: DataPlane;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
@@ -148,12 +150,14 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     this.#edge = new EdgeGuard(this.#options);
     const logger = resolveLogger(options.logger);
     this.#gate = { hooks, options: this.#options, edge: this.#edge, logRejected: logger === undefined ? undefined : rejectionLogger(logger), isClosing: () => this.#closing !== undefined, reportError: (err) => this.#reportError(err) };
+    this.#dataPlane = new DataPlane(this.#options.dataPlane);
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const host: RouteHost = {
       table: this.#table,
       edge: this.#edge,
       sources: new SourceAddressPool(this.#options.sourceAddresses),
       hidden: compileHidden(this.#options.hiddenHeaders),
+      dataPlane: this.#dataPlane,
       isClosing: () => this.#closing !== undefined,
       reportError: (err) => this.#reportError(err),
       opened: (entry) => {
@@ -497,6 +501,21 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
+   * Whether WebSockets can be relayed by the native data plane, and why not (see the `dataPlane` option).
+   * Each connection record's `dataPlane` says which plane carries it.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * console.log(proxy.dataPlane.native ? 'native relay' : `JS splice: ${proxy.dataPlane.reason}`);
+   * ```
+   */
+  get dataPlane(): DataPlaneStatus {
+    return this.#dataPlane.status;
+  }
+
+  /**
    * A snapshot of every backend with its live connection count.
    *
    * @example
@@ -563,6 +582,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       await this.#waitUntil(() => this.#live().length === 0, closeTimeout);
     }
     for (const conn of this.#live()) conn.abort();
+    // Every native connection has been destroyed above; this also joins the relay thread.
+    this.#dataPlane.close();
     for (const l of listeners) l.server.closeAllConnections();
     await Promise.all([...this.#routes.values()].map((r) => r.close(graceful)));
     await serversClosed;

@@ -53,3 +53,4 @@ export type { PassiveFailure } from './backends/outlier-detector';
 export type { OriginPattern } from './edge/origin-policy';
 export { TRUST_PRESETS } from './edge/trust-proxy';
 export type { TrustProxySetting } from './edge/trust-proxy';
+export type { DataPlaneMode, DataPlaneStatus } from './native/data-plane';
