@@ -44,7 +44,7 @@ Options:
 
 Signals: SIGHUP reloads the config file; SIGTERM/SIGINT drain (WebSockets get 1001) within
 closeTimeout, a second one exits at once.
-Docs: https://github.com/switchboard/switchboard (docs/operations.md, "Running the CLI")
+Docs: docs/getting-started.md and docs/operations.md ("Running the CLI") in the repository
 `;
 
 /** Parses argv (without node and the script). Throws {@link CliError} on unknown flags or missing values. */

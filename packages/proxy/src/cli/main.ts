@@ -68,7 +68,7 @@ async function run(argv: readonly string[]): Promise<void> {
     }
     const plan = planReload(settings, next);
     settings = next;
-    applyReload(proxy, plan, log);
+    applyReload(proxy, plan, why, log);
   };
   const stopWatching = settings.file === undefined ? () => undefined : watchConfig(settings.file, () => reload('file changed'), log);
   process.on('SIGHUP', () => reload('SIGHUP'));

@@ -93,21 +93,21 @@ export function planReload(prev: Settings, next: Settings, sections: readonly Li
  * Applies a plan's changes in order, logging each; one that fails is logged and the rest still
  * apply. Removals (drains) run in the background and log when done.
  */
-export function applyReload(proxy: Proxy, plan: ReloadPlan, log: (line: string) => void): void {
+export function applyReload(proxy: Proxy, plan: ReloadPlan, why: string, log: (line: string) => void): void {
   for (const change of plan.changes) {
     try {
       const done = change.apply(proxy);
-      log(`reload: ${change.describe}`);
+      log(`reload (${why}): ${change.describe}`);
       if (done instanceof Promise) {
         done.then(
-          () => undefined,
-          (err: unknown) => log(`reload: ${change.describe} failed: ${(err as Error).message}`),
+          () => log(`reload (${why}): ${change.describe}: done`),
+          (err: unknown) => log(`reload (${why}): ${change.describe} failed: ${(err as Error).message}`),
         );
       }
     } catch (err) {
-      log(`reload: ${change.describe} failed: ${(err as Error).message}`);
+      log(`reload (${why}): ${change.describe} failed: ${(err as Error).message}`);
     }
   }
-  if (plan.restartNeeded.length > 0) log(`reload: changed, needs a restart to take effect: ${plan.restartNeeded.join(', ')}`);
-  if (plan.changes.length === 0 && plan.restartNeeded.length === 0) log('reload: no changes');
+  if (plan.restartNeeded.length > 0) log(`reload (${why}): changed, needs a restart to take effect: ${plan.restartNeeded.join(', ')}`);
+  if (plan.changes.length === 0 && plan.restartNeeded.length === 0) log(`reload (${why}): no changes`);
 }
