@@ -43,6 +43,7 @@ function isSendableCloseCode(code: number): boolean {
  * import type { DrainOptions } from '@switchboard/proxy';
  * const opts: DrainOptions = { timeout: 10_000, code: 1012 };
  * ```
+ * @group Proxy
  */
 export interface DrainOptions {
   /**
@@ -65,6 +66,7 @@ export interface DrainOptions {
  * import type { HandleRequestOptions } from '@switchboard/proxy';
  * const opts: HandleRequestOptions = { body: { name: 'x' } };
  * ```
+ * @group Proxy
  */
 export interface HandleRequestOptions {
   /**
@@ -99,6 +101,7 @@ export interface HandleRequestOptions {
  * server.listen(8080);
  * // later: detach(); await proxy.close(); server.close();
  * ```
+ * @group Proxy
  */
 export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #options: ResolvedOptions;
@@ -530,6 +533,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
  * console.log(addr.port);
  * await proxy.close();
  * ```
+ * @group Proxy
  */
 export function createProxy(options: ProxyOptions): Proxy {
   return new Proxy(options);

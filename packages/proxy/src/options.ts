@@ -13,6 +13,7 @@ import type { Strategy } from './strategies/strategy';
  * import type { BackendSpec } from '@switchboard/proxy';
  * const spec: BackendSpec = { url: 'http://127.0.0.1:9002', id: 'b', weight: 2 };
  * ```
+ * @group Options
  */
 export interface BackendSpec {
   /** Base URL: `http:`/`ws:` or `https:`/`wss:`, host and port. Its path is ignored. */
@@ -47,6 +48,7 @@ export interface BackendSpec {
  * import type { HideHeadersOption } from '@switchboard/proxy';
  * const keepVia: HideHeadersOption = { add: ['x-served-by'], remove: ['via'] };
  * ```
+ * @group Options
  */
 export type HideHeadersOption = readonly string[] | { readonly add?: readonly string[]; readonly remove?: readonly string[] };
 
@@ -59,6 +61,7 @@ export type HideHeadersOption = readonly string[] | { readonly add?: readonly st
  * import type { BackendTlsOptions } from '@switchboard/proxy';
  * const tls: BackendTlsOptions = { ca: readFileSync('internal-ca.pem'), servername: 'api.internal' };
  * ```
+ * @group Options
  */
 export interface BackendTlsOptions {
   /** Trusted CA certificates (PEM), replacing Node's default set. */
@@ -89,6 +92,7 @@ export interface BackendTlsOptions {
  * };
  * const proxy = createProxy(options);
  * ```
+ * @group Options
  */
 export interface ProxyOptions {
   /** The backend pool: URLs or {@link BackendSpec}s. At least one. */
@@ -323,6 +327,7 @@ export interface ProxyOptions {
  * import { DEFAULT_HIDDEN_HEADERS } from '@switchboard/proxy';
  * console.log(DEFAULT_HIDDEN_HEADERS.includes('x-powered-by')); // true
  * ```
+ * @group Constants
  */
 export const DEFAULT_HIDDEN_HEADERS: readonly string[] = Object.freeze([
   'server',
