@@ -521,6 +521,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
 
 /**
  * Creates a proxy. Throws `InvalidOptionError` (`ERR_INVALID_OPTION`) synchronously for bad options.
+ * New to Switchboard? [Getting started](../../../docs/getting-started.md) walks through it; every option
+ * is in {@link ProxyOptions}, with its default.
  *
  * @example
  * ```ts

@@ -64,9 +64,15 @@ export type HideHeadersOption = readonly string[] | { readonly add?: readonly st
  * @group Options
  */
 export interface BackendTlsOptions {
-  /** Trusted CA certificates (PEM), replacing Node's default set. */
+  /**
+   * Trusted CA certificates (PEM), replacing Node's default set.
+   * @defaultValue Node's default CA set
+   */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  /** SNI and certificate name to check, when it differs from the backend URL's host. */
+  /**
+   * SNI and certificate name to check, when it differs from the backend URL's host.
+   * @defaultValue the backend URL's host name
+   */
   readonly servername?: string;
   /**
    * Verify the backend's certificate.
@@ -74,8 +80,15 @@ export interface BackendTlsOptions {
    * @remarks Turning this off lets anyone on the path impersonate the backend.
    */
   readonly rejectUnauthorized?: boolean;
-  /** Client certificate and key (PEM) for backends that require mutual TLS. */
+  /**
+   * Client certificate (PEM) for backends that require mutual TLS; goes with {@link BackendTlsOptions.key}.
+   * @defaultValue none: no client certificate is sent
+   */
   readonly cert?: string | Buffer;
+  /**
+   * Private key (PEM) of {@link BackendTlsOptions.cert}.
+   * @defaultValue none
+   */
   readonly key?: string | Buffer;
 }
 
