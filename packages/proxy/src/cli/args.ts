@@ -95,7 +95,7 @@ export function parseHostPort(value: unknown, where: string): HostPort {
     throw new CliError(`${where} must be "HOST:PORT" or a port number (0-65535), got ${JSON.stringify(text)}`, 1);
   };
   if (typeof text !== 'string') return bad();
-  const m = /^\d+$/.test(text) ? ['', '', text] : /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]*):(\d+)$/.exec(text);
+  const m = /^\d+$/.test(text) ? ['', '', text] : /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]*):(\d+)$/.exec(text);
   if (m === null) return bad();
   const port = Number(m[2]);
   if (!(port <= 65535)) return bad();

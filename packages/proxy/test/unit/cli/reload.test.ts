@@ -1,0 +1,48 @@
+import { parseHostPort } from '../../../src/cli/args';
+import { loadSettings, type Settings } from '../../../src/cli/config';
+import { planReload, type LiveSection } from '../../../src/cli/reload';
+
+/** Settings as the bin would load them from these flags (no file). */
+function settings(backends: string[], listen?: string): Settings {
+  return loadSettings({ help: false, version: false, backends, ...(listen !== undefined && { listen }) });
+}
+
+describe('parseHostPort', () => {
+  test.each([
+    ['8080', { host: '127.0.0.1', port: 8080 }],
+    [':9', { host: '127.0.0.1', port: 9 }],
+    ['0.0.0.0:80', { host: '0.0.0.0', port: 80 }],
+    ['[::1]:8080', { host: '::1', port: 8080 }],
+  ])('%s', (text, expected) => {
+    expect(parseHostPort(text, '--listen')).toEqual(expected);
+  });
+
+  test.each(['', 'host', 'host:', '1.2.3.4:70000', '::1:80', 'a b:1'])('rejects %j naming the flag', (text) => {
+    expect(() => parseHostPort(text, '--listen')).toThrow(/^--listen must be "HOST:PORT" or a port number/);
+  });
+});
+
+describe('planReload', () => {
+  test('added, removed and reweighted backends become live changes; the rest is a restart matter', () => {
+    const prev = settings(['http://127.0.0.1:1', 'http://127.0.0.1:2']);
+    const next = settings(['http://127.0.0.1:2', 'http://127.0.0.1:3'], '127.0.0.1:9');
+    const plan = planReload(prev, next);
+    expect(plan.changes.map((c) => c.describe)).toEqual(['backend 127.0.0.1:3 added', 'backend 127.0.0.1:1 draining, then removed']);
+    expect(plan.restartNeeded).toEqual(['listen']);
+  });
+
+  test('a section plugged in owns its keys: they are diffed by it, not reported for restart', () => {
+    const prev = settings(['http://127.0.0.1:1']);
+    const next = settings(['http://127.0.0.1:1']);
+    const routes: LiveSection = { keys: ['strategy'], diff: () => [{ describe: 'routes swapped', apply: () => undefined }] };
+    const plan = planReload(prev, { ...next, options: { ...next.options, strategy: 'ip-hash' } }, [routes]);
+    expect(plan.changes.map((c) => c.describe)).toEqual(['routes swapped']);
+    expect(plan.restartNeeded).toEqual([]);
+  });
+
+  test('same settings: nothing to do', () => {
+    const a = settings(['http://127.0.0.1:1']);
+    const plan = planReload(a, settings(['http://127.0.0.1:1']));
+    expect(plan).toEqual({ changes: [], restartNeeded: [] });
+  });
+});
