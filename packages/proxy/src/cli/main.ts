@@ -12,7 +12,7 @@ import { createProxy, type Proxy } from '../create-proxy';
 import { CliError, parseCliArgs, USAGE } from './args';
 import { checkAdminAvailable, startAdmin } from './admin';
 import { loadSettings, type Settings } from './config';
-import { applyReload, planReload } from './reload';
+import { applyReload, planReload, runningAfter } from './reload';
 import { watchConfig } from './watch';
 
 const log = (line: string): void => void process.stderr.write(`switchboard: ${line}\n`);
@@ -67,7 +67,7 @@ async function run(argv: readonly string[]): Promise<void> {
       return log(`reload (${why}) rejected, still running the previous config: ${(err as Error).message}`);
     }
     const plan = planReload(settings, next);
-    settings = next;
+    settings = runningAfter(settings, next);
     applyReload(proxy, plan, why, log);
   };
   const stopWatching = settings.file === undefined ? () => undefined : watchConfig(settings.file, () => reload('file changed'), log);

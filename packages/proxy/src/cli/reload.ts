@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Proxy } from '../create-proxy';
 import type { BackendSpec, ProxyOptions } from '../options';
-import type { ResolvedBackendSpec } from '../resolve-options';
+import { resolveOptions, type ResolvedBackendSpec } from '../resolve-options';
 import type { Settings } from './config';
 
 /** One change applied to the running proxy; `describe` is what the log line says. @internal */
@@ -87,6 +87,22 @@ export function planReload(prev: Settings, next: Settings, sections: readonly Li
   if (!isDeepStrictEqual(prev.admin, next.admin)) restartNeeded.push('admin');
   if (prev.adminToken !== next.adminToken) restartNeeded.push('adminToken');
   return { changes: sections.flatMap((s) => s.diff(prev, next)), restartNeeded };
+}
+
+/**
+ * What runs after a reload: the new values of the keys the live sections own, the previous ones for
+ * everything else, so a change that needs a restart keeps being reported until there is one and the
+ * process keeps acting on the values it started with (closeTimeout on shutdown, for one).
+ */
+export function runningAfter(prev: Settings, next: Settings, sections: readonly LiveSection[] = LIVE_SECTIONS): Settings {
+  const options: Record<string, unknown> = { ...prev.options };
+  for (const key of sections.flatMap((s) => s.keys)) {
+    const value = (next.options as unknown as Record<string, unknown>)[key];
+    if (value === undefined) delete options[key];
+    else options[key] = value;
+  }
+  const merged = options as unknown as ProxyOptions;
+  return { ...prev, options: merged, resolved: resolveOptions(merged) };
 }
 
 /**

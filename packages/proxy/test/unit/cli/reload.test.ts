@@ -1,6 +1,6 @@
 import { parseHostPort } from '../../../src/cli/args';
 import { loadSettings, type Settings } from '../../../src/cli/config';
-import { planReload, type LiveSection } from '../../../src/cli/reload';
+import { planReload, runningAfter, type LiveSection } from '../../../src/cli/reload';
 
 /** Settings as the bin would load them from these flags (no file). */
 function settings(backends: string[], listen?: string): Settings {
@@ -44,5 +44,17 @@ describe('planReload', () => {
     const a = settings(['http://127.0.0.1:1']);
     const plan = planReload(a, settings(['http://127.0.0.1:1']));
     expect(plan).toEqual({ changes: [], restartNeeded: [] });
+  });
+
+  test('after a reload the running settings take the live keys only: a restart matter is reported again next time', () => {
+    const prev = settings(['http://127.0.0.1:1']);
+    const next = { ...settings(['http://127.0.0.1:1', 'http://127.0.0.1:2']), listen: { host: '127.0.0.1', port: 9 } };
+    const changed = { ...next, options: { ...next.options, connectTimeout: 1234 } };
+    const running = runningAfter(prev, changed);
+    expect(running.resolved.backends.map((b) => b.id)).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
+    expect(running.resolved.connectTimeout).toBe(prev.resolved.connectTimeout);
+    expect(running.listen).toEqual(prev.listen);
+    expect([...planReload(running, changed).restartNeeded].sort()).toEqual(['connectTimeout', 'listen']);
+    expect(planReload(running, changed).changes).toEqual([]);
   });
 });
