@@ -11,6 +11,7 @@ import type { ConnectionProtocol } from './strategies/strategy';
  *   console.log(`${c.client.address}:${c.client.port} -> ${c.backend.id} (${c.protocol}) ${c.bytesIn}/${c.bytesOut}`);
  * }
  * ```
+ * @group Events
  */
 export interface ConnectionRecord {
   /** Process-unique, increasing id. */

@@ -48,6 +48,7 @@ function isSendableCloseCode(code: number): boolean {
  * import type { DrainOptions } from '@switchboard/proxy';
  * const opts: DrainOptions = { timeout: 10_000, code: 1012 };
  * ```
+ * @group Proxy
  */
 export interface DrainOptions {
   /**
@@ -92,6 +93,7 @@ export interface RouteSelector {
  * import type { HandleRequestOptions } from '@switchboard/proxy';
  * const opts: HandleRequestOptions = { body: { name: 'x' } };
  * ```
+ * @group Proxy
  */
 export interface HandleRequestOptions {
   /**
@@ -126,6 +128,7 @@ export interface HandleRequestOptions {
  * server.listen(8080);
  * // later: detach(); await proxy.close(); server.close();
  * ```
+ * @group Proxy
  */
 export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #options: ResolvedOptions;
@@ -592,6 +595,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
 
 /**
  * Creates a proxy. Throws `InvalidOptionError` (`ERR_INVALID_OPTION`) synchronously for bad options.
+ * New to Switchboard? [Getting started](../../../docs/getting-started.md) walks through it; every option
+ * is in {@link ProxyOptions}, with its default.
  *
  * @example
  * ```ts
@@ -604,6 +609,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
  * console.log(addr.port);
  * await proxy.close();
  * ```
+ * @group Proxy
  */
 export function createProxy(options: ProxyOptions): Proxy {
   return new Proxy(options);

@@ -14,6 +14,7 @@ const kSwitchboardError = Symbol.for('switchboard.error');
  * import type { ErrorCode } from '@switchboard/proxy';
  * const code: ErrorCode = 'ERR_NO_BACKEND';
  * ```
+ * @group Errors
  */
 export type ErrorCode =
   | 'ERR_INVALID_OPTION'
@@ -60,6 +61,7 @@ export type ErrorCode =
  * import { ERROR_REPLIES } from '@switchboard/proxy';
  * console.log(ERROR_REPLIES.ERR_NO_BACKEND.status); // 503
  * ```
+ * @group Errors
  */
 export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number; readonly closeCode: number }>> = {
   ERR_INVALID_OPTION: { status: 0, closeCode: 0 },
@@ -101,6 +103,7 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
  * import type { ErrorContext } from '@switchboard/proxy';
  * const ctx: ErrorContext = { backendId: 'a', clientAddress: '127.0.0.1:50000' };
  * ```
+ * @group Errors
  */
 export interface ErrorContext {
   /** The backend involved, when one was chosen. */
@@ -122,6 +125,7 @@ export interface ErrorContext {
  *   if (isSwitchboardError(err)) console.log(err.code, err.backendId);
  * });
  * ```
+ * @group Errors
  */
 export abstract class SwitchboardError extends Error {
   abstract readonly code: ErrorCode;
@@ -156,6 +160,7 @@ export abstract class SwitchboardError extends Error {
  * import { isSwitchboardError } from '@switchboard/proxy';
  * try { JSON.parse('x'); } catch (err) { console.log(isSwitchboardError(err)); } // false
  * ```
+ * @group Errors
  */
 export function isSwitchboardError(value: unknown): value is SwitchboardError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kSwitchboardError] === true;
@@ -169,6 +174,7 @@ export function isSwitchboardError(value: unknown): value is SwitchboardError {
  * import { createProxy } from '@switchboard/proxy';
  * try { createProxy({ backends: [] }); } catch (err) { console.log((err as { code: string }).code); } // ERR_INVALID_OPTION
  * ```
+ * @group Errors
  */
 export class InvalidOptionError extends SwitchboardError {
   readonly code = 'ERR_INVALID_OPTION' as const;
@@ -183,6 +189,7 @@ export class InvalidOptionError extends SwitchboardError {
  * import { NoBackendError } from '@switchboard/proxy';
  * console.log(new NoBackendError('none').status); // 503
  * ```
+ * @group Errors
  */
 export class NoBackendError extends SwitchboardError {
   readonly code = 'ERR_NO_BACKEND' as const;
@@ -197,6 +204,7 @@ export class NoBackendError extends SwitchboardError {
  * import { BackendConnectError } from '@switchboard/proxy';
  * console.log(new BackendConnectError('refused').status); // 502
  * ```
+ * @group Errors
  */
 export class BackendConnectError extends SwitchboardError {
   readonly code = 'ERR_BACKEND_CONNECT' as const;
@@ -211,6 +219,7 @@ export class BackendConnectError extends SwitchboardError {
  * import { BackendTimeoutError } from '@switchboard/proxy';
  * console.log(new BackendTimeoutError('slow').status); // 504
  * ```
+ * @group Errors
  */
 export class BackendTimeoutError extends SwitchboardError {
   readonly code = 'ERR_BACKEND_TIMEOUT' as const;
@@ -225,6 +234,7 @@ export class BackendTimeoutError extends SwitchboardError {
  * import { HandshakeTimeoutError } from '@switchboard/proxy';
  * console.log(new HandshakeTimeoutError('no 101').status); // 504
  * ```
+ * @group Errors
  */
 export class HandshakeTimeoutError extends SwitchboardError {
   readonly code = 'ERR_HANDSHAKE_TIMEOUT' as const;
@@ -239,6 +249,7 @@ export class HandshakeTimeoutError extends SwitchboardError {
  * import { BackendResetError } from '@switchboard/proxy';
  * console.log(new BackendResetError('reset').closeCode); // 1011
  * ```
+ * @group Errors
  */
 export class BackendResetError extends SwitchboardError {
   readonly code = 'ERR_BACKEND_RESET' as const;
@@ -253,6 +264,7 @@ export class BackendResetError extends SwitchboardError {
  * import { BackendProtocolError } from '@switchboard/proxy';
  * console.log(new BackendProtocolError('garbage').status); // 502
  * ```
+ * @group Errors
  */
 export class BackendProtocolError extends SwitchboardError {
   readonly code = 'ERR_BACKEND_PROTOCOL' as const;
@@ -267,6 +279,7 @@ export class BackendProtocolError extends SwitchboardError {
  * import { ClientResetError } from '@switchboard/proxy';
  * console.log(new ClientResetError('ECONNRESET').code); // ERR_CLIENT_RESET
  * ```
+ * @group Errors
  */
 export class ClientResetError extends SwitchboardError {
   readonly code = 'ERR_CLIENT_RESET' as const;
@@ -281,6 +294,7 @@ export class ClientResetError extends SwitchboardError {
  * import { ClientAbortedError } from '@switchboard/proxy';
  * console.log(new ClientAbortedError('gone').code); // ERR_CLIENT_ABORTED
  * ```
+ * @group Errors
  */
 export class ClientAbortedError extends SwitchboardError {
   readonly code = 'ERR_CLIENT_ABORTED' as const;
@@ -295,6 +309,7 @@ export class ClientAbortedError extends SwitchboardError {
  * import { BadHandshakeError } from '@switchboard/proxy';
  * console.log(new BadHandshakeError('no key').status); // 400
  * ```
+ * @group Errors
  */
 export class BadHandshakeError extends SwitchboardError {
   readonly code = 'ERR_BAD_HANDSHAKE' as const;
@@ -309,6 +324,7 @@ export class BadHandshakeError extends SwitchboardError {
  * import { BadRequestError } from '@switchboard/proxy';
  * console.log(new BadRequestError('target').status); // 400
  * ```
+ * @group Errors
  */
 export class BadRequestError extends SwitchboardError {
   readonly code = 'ERR_BAD_REQUEST' as const;
@@ -323,6 +339,7 @@ export class BadRequestError extends SwitchboardError {
  * import { UnsupportedWebSocketVersionError } from '@switchboard/proxy';
  * console.log(new UnsupportedWebSocketVersionError('v8').status); // 426
  * ```
+ * @group Errors
  */
 export class UnsupportedWebSocketVersionError extends SwitchboardError {
   readonly code = 'ERR_UNSUPPORTED_WS_VERSION' as const;
@@ -337,6 +354,7 @@ export class UnsupportedWebSocketVersionError extends SwitchboardError {
  * import { ProxyClosingError } from '@switchboard/proxy';
  * console.log(new ProxyClosingError('closing').status); // 503
  * ```
+ * @group Errors
  */
 export class ProxyClosingError extends SwitchboardError {
   readonly code = 'ERR_PROXY_CLOSING' as const;
@@ -351,6 +369,7 @@ export class ProxyClosingError extends SwitchboardError {
  * import { ProxyFullError } from '@switchboard/proxy';
  * console.log(new ProxyFullError('full').status); // 503
  * ```
+ * @group Errors
  */
 export class ProxyFullError extends SwitchboardError {
   readonly code = 'ERR_PROXY_FULL' as const;
@@ -365,6 +384,7 @@ export class ProxyFullError extends SwitchboardError {
  * import { BackendDrainingError } from '@switchboard/proxy';
  * console.log(new BackendDrainingError('drain').closeCode); // 1012
  * ```
+ * @group Errors
  */
 export class BackendDrainingError extends SwitchboardError {
   readonly code = 'ERR_BACKEND_DRAINING' as const;
@@ -379,6 +399,7 @@ export class BackendDrainingError extends SwitchboardError {
  * import { IdleTimeoutError } from '@switchboard/proxy';
  * console.log(new IdleTimeoutError('idle').closeCode); // 1001
  * ```
+ * @group Errors
  */
 export class IdleTimeoutError extends SwitchboardError {
   readonly code = 'ERR_IDLE_TIMEOUT' as const;
@@ -394,6 +415,7 @@ export class IdleTimeoutError extends SwitchboardError {
  * import { SourceExhaustedError } from '@switchboard/proxy';
  * console.log(new SourceExhaustedError('no ports').status); // 503
  * ```
+ * @group Errors
  */
 export class SourceExhaustedError extends SwitchboardError {
   readonly code = 'ERR_SOURCE_EXHAUSTED' as const;
@@ -408,6 +430,7 @@ export class SourceExhaustedError extends SwitchboardError {
  * import { UriTooLongError } from '@switchboard/proxy';
  * console.log(new UriTooLongError('long').status); // 414
  * ```
+ * @group Errors
  */
 export class UriTooLongError extends SwitchboardError {
   readonly code = 'ERR_URI_TOO_LONG' as const;
@@ -422,6 +445,7 @@ export class UriTooLongError extends SwitchboardError {
  * import { HeadersTooLargeError } from '@switchboard/proxy';
  * console.log(new HeadersTooLargeError('many').status); // 431
  * ```
+ * @group Errors
  */
 export class HeadersTooLargeError extends SwitchboardError {
   readonly code = 'ERR_HEADERS_TOO_LARGE' as const;
@@ -436,6 +460,7 @@ export class HeadersTooLargeError extends SwitchboardError {
  * import { HttpVersionError } from '@switchboard/proxy';
  * console.log(new HttpVersionError('0.9').status); // 505
  * ```
+ * @group Errors
  */
 export class HttpVersionError extends SwitchboardError {
   readonly code = 'ERR_HTTP_VERSION' as const;
@@ -450,6 +475,7 @@ export class HttpVersionError extends SwitchboardError {
  * import { OriginForbiddenError } from '@switchboard/proxy';
  * console.log(new OriginForbiddenError('evil').status); // 403
  * ```
+ * @group Errors
  */
 export class OriginForbiddenError extends SwitchboardError {
   readonly code = 'ERR_ORIGIN_FORBIDDEN' as const;
@@ -465,6 +491,7 @@ export class OriginForbiddenError extends SwitchboardError {
  * const err = new ClientLimitError('too fast', { retryAfter: 2 });
  * console.log(err.status, err.retryAfter); // 429 2
  * ```
+ * @group Errors
  */
 export class ClientLimitError extends SwitchboardError {
   readonly code = 'ERR_CLIENT_LIMIT' as const;
@@ -486,6 +513,7 @@ export class ClientLimitError extends SwitchboardError {
  * import { MessageTooBigError } from '@switchboard/proxy';
  * console.log(new MessageTooBigError('big').closeCode); // 1009
  * ```
+ * @group Errors
  */
 export class MessageTooBigError extends SwitchboardError {
   readonly code = 'ERR_MESSAGE_TOO_BIG' as const;
@@ -504,6 +532,7 @@ export class MessageTooBigError extends SwitchboardError {
  * import { ConsumedBodyError } from '@switchboard/proxy';
  * console.log(new ConsumedBodyError('read by a parser').status); // 500
  * ```
+ * @group Errors
  */
 export class ConsumedBodyError extends SwitchboardError {
   readonly code = 'ERR_BODY_CONSUMED' as const;
@@ -519,6 +548,7 @@ export class ConsumedBodyError extends SwitchboardError {
  * import { WebSocketProtocolError } from '@switchboard/proxy';
  * console.log(new WebSocketProtocolError('bad frame').closeCode); // 1002
  * ```
+ * @group Errors
  */
 export class WebSocketProtocolError extends SwitchboardError {
   readonly code = 'ERR_WS_PROTOCOL' as const;
@@ -535,6 +565,7 @@ export class WebSocketProtocolError extends SwitchboardError {
  * import { ClientBodyError } from '@switchboard/proxy';
  * console.log(new ClientBodyError('bad chunk').status); // 400
  * ```
+ * @group Errors
  */
 export class ClientBodyError extends SwitchboardError {
   readonly code = 'ERR_CLIENT_BODY' as const;
@@ -552,6 +583,7 @@ export class ClientBodyError extends SwitchboardError {
  * import { RequestBodyMismatchError } from '@switchboard/proxy';
  * console.log(new RequestBodyMismatchError('body already read').status); // 500
  * ```
+ * @group Errors
  */
 export class RequestBodyMismatchError extends SwitchboardError {
   readonly code = 'ERR_REQUEST_BODY_MISMATCH' as const;

@@ -20,6 +20,7 @@ import type { SwitchboardError } from './errors';
  * proxy.on('connectionClose', (c, reason) => console.log(c.id, c.bytesIn, c.bytesOut, reason?.code));
  * proxy.on('error', (err) => console.error(err.code, err.backendId, err.message));
  * ```
+ * @group Events
  */
 export interface ProxyEvents {
   /** A connection got a backend and a table entry. */

@@ -1,3 +1,10 @@
+/**
+ * Switchboard: an embeddable, WebSocket-aware L7 reverse proxy and load balancer for Node.js.
+ * Start with {@link createProxy}; the guides begin at [Getting started](../../../docs/getting-started.md).
+ *
+ * @packageDocumentation
+ * @module @switchboard/proxy
+ */
 export { createProxy, Proxy } from './create-proxy';
 export type { DrainOptions, HandleRequestOptions } from './create-proxy';
 export type { RouteSelector } from './create-proxy';
@@ -9,7 +16,6 @@ export type { ProxyEvents } from './events';
 export { DEFAULT_HIDDEN_HEADERS } from './options';
 export type { BackendSpec, BackendTlsOptions, HideHeadersOption, ProxyOptions } from './options';
 export type { BackendSnapshot } from './backends/backend-pool';
-export { clientKey } from './connection-table';
 export type { ConnectionRecord } from './connection-table';
 export {
   ERROR_REPLIES,
@@ -45,10 +51,8 @@ export { ClientBodyError, RequestBodyMismatchError } from './errors';
 export { HookError, NoRouteError } from './errors';
 export type { ErrorCode, ErrorContext } from './errors';
 export * from './strategies/index';
-export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './backends/health-options';
+export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION } from './backends/health-options';
 export type { HealthCheckOptions, OutlierDetectionOptions, ResolvedHealthCheckOptions, ResolvedOutlierDetectionOptions } from './backends/health-options';
-export { HealthChecker } from './backends/health';
-export type { HealthCheckerOptions, HealthEvents, HealthState, HealthTarget } from './backends/health';
 export type { PassiveFailure } from './backends/outlier-detector';
 export type { OriginPattern } from './edge/origin-policy';
 export { TRUST_PRESETS } from './edge/trust-proxy';

@@ -17,6 +17,7 @@ import type { DataPlaneMode } from './native/data-plane';
  * import type { BackendSpec } from '@switchboard/proxy';
  * const spec: BackendSpec = { url: 'http://127.0.0.1:9002', id: 'b', weight: 2 };
  * ```
+ * @group Options
  */
 export interface BackendSpec {
   /** Base URL: `http:`/`ws:` or `https:`/`wss:`, host and port. */
@@ -51,6 +52,7 @@ export interface BackendSpec {
  * import type { HideHeadersOption } from '@switchboard/proxy';
  * const keepVia: HideHeadersOption = { add: ['x-served-by'], remove: ['via'] };
  * ```
+ * @group Options
  */
 export type HideHeadersOption = readonly string[] | { readonly add?: readonly string[]; readonly remove?: readonly string[] };
 
@@ -63,11 +65,18 @@ export type HideHeadersOption = readonly string[] | { readonly add?: readonly st
  * import type { BackendTlsOptions } from '@switchboard/proxy';
  * const tls: BackendTlsOptions = { ca: readFileSync('internal-ca.pem'), servername: 'api.internal' };
  * ```
+ * @group Options
  */
 export interface BackendTlsOptions {
-  /** Trusted CA certificates (PEM), replacing Node's default set. */
+  /**
+   * Trusted CA certificates (PEM), replacing Node's default set.
+   * @defaultValue Node's default CA set
+   */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  /** SNI and certificate name to check, when it differs from the backend URL's host. */
+  /**
+   * SNI and certificate name to check, when it differs from the backend URL's host.
+   * @defaultValue the backend URL's host name
+   */
   readonly servername?: string;
   /**
    * Verify the backend's certificate.
@@ -75,8 +84,15 @@ export interface BackendTlsOptions {
    * @remarks Turning this off lets anyone on the path impersonate the backend.
    */
   readonly rejectUnauthorized?: boolean;
-  /** Client certificate and key (PEM) for backends that require mutual TLS. */
+  /**
+   * Client certificate (PEM) for backends that require mutual TLS; goes with {@link BackendTlsOptions.key}.
+   * @defaultValue none: no client certificate is sent
+   */
   readonly cert?: string | Buffer;
+  /**
+   * Private key (PEM) of {@link BackendTlsOptions.cert}.
+   * @defaultValue none
+   */
   readonly key?: string | Buffer;
 }
 
@@ -93,6 +109,7 @@ export interface BackendTlsOptions {
  * };
  * const proxy = createProxy(options);
  * ```
+ * @group Options
  */
 export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOptions {
   /**
@@ -351,6 +368,7 @@ export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOption
  * import { DEFAULT_HIDDEN_HEADERS } from '@switchboard/proxy';
  * console.log(DEFAULT_HIDDEN_HEADERS.includes('x-powered-by')); // true
  * ```
+ * @group Constants
  */
 export const DEFAULT_HIDDEN_HEADERS: readonly string[] = Object.freeze([
   'server',

@@ -13,6 +13,7 @@ import type { BackendState, BackendView } from '../strategies/strategy';
  * const [first]: BackendSnapshot[] = proxy.backends();
  * console.log(first?.id, first?.activeConnections); // 127.0.0.1:9001 0
  * ```
+ * @group Events
  */
 export interface BackendSnapshot {
   readonly id: string;

@@ -17,6 +17,7 @@ import { InvalidOptionError } from '../errors';
  * import type { HealthCheckOptions } from '@switchboard/proxy';
  * const health: HealthCheckOptions = { path: '/ready', interval: 2000, fall: 2, expectStatus: [200, 204] };
  * ```
+ * @group Options
  */
 export interface HealthCheckOptions {
   /**
@@ -81,6 +82,7 @@ export interface HealthCheckOptions {
  * import type { OutlierDetectionOptions } from '@switchboard/proxy';
  * const outlier: OutlierDetectionOptions = { consecutiveFailures: 3, baseEjectionTime: 10_000 };
  * ```
+ * @group Options
  */
 export interface OutlierDetectionOptions {
   /**
@@ -140,6 +142,7 @@ export interface OutlierDetectionOptions {
  * import { DEFAULT_HEALTH_CHECK } from '@switchboard/proxy';
  * console.log(DEFAULT_HEALTH_CHECK.interval); // 5000
  * ```
+ * @group Constants
  */
 export const DEFAULT_HEALTH_CHECK = Object.freeze({ path: '/healthz', interval: 5000, timeout: 2000, rise: 2, fall: 3, jitter: 0.1 });
 
@@ -151,6 +154,7 @@ export const DEFAULT_HEALTH_CHECK = Object.freeze({ path: '/healthz', interval: 
  * import { DEFAULT_OUTLIER_DETECTION } from '@switchboard/proxy';
  * console.log(DEFAULT_OUTLIER_DETECTION.baseEjectionTime); // 30000
  * ```
+ * @group Constants
  */
 export const DEFAULT_OUTLIER_DETECTION = Object.freeze({
   consecutiveFailures: 5,
@@ -169,6 +173,7 @@ export const DEFAULT_OUTLIER_DETECTION = Object.freeze({
  * const r: ResolvedHealthCheckOptions = resolveHealthCheckOptions({});
  * console.log(r.expectStatus(302)); // true
  * ```
+ * @group Options
  */
 export interface ResolvedHealthCheckOptions {
   readonly path: string;
@@ -190,6 +195,7 @@ export interface ResolvedHealthCheckOptions {
  * const r: ResolvedOutlierDetectionOptions = resolveOutlierDetectionOptions({});
  * console.log(r.maxEjectionTime); // 300000
  * ```
+ * @group Options
  */
 export interface ResolvedOutlierDetectionOptions {
   readonly consecutiveFailures: number;

@@ -11,7 +11,7 @@ import type { ResolvedOutlierDetectionOptions } from './health-options';
 export type EjectionTiming = Pick<ResolvedOutlierDetectionOptions, 'consecutiveFailures' | 'baseEjectionTime' | 'maxEjectionTime'>;
 
 /**
- * A failure seen on live traffic, as reported to {@link HealthChecker.reportFailure}.
+ * A failure seen on live traffic, as reported to the health checker (`HealthChecker.reportFailure()`, internal).
  *
  * @remarks
  * Every kind but `status-5xx` is a failure the backend caused: its connection was refused or timed
@@ -24,6 +24,7 @@ export type EjectionTiming = Pick<ResolvedOutlierDetectionOptions, 'consecutiveF
  * import type { PassiveFailure } from '@switchboard/proxy';
  * const kind: PassiveFailure = 'reset';
  * ```
+ * @group Events
  */
 export type PassiveFailure = 'connect' | 'timeout' | 'reset' | 'protocol' | 'status-5xx';
 

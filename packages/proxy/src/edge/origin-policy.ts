@@ -21,6 +21,7 @@ import { InvalidOptionError } from '../errors';
  * ```ts
  * const allowed: OriginPattern[] = ['https://app.example.com', 'https://*.example.com', /^https:\/\/pr-\d+\.preview\.dev$/];
  * ```
+ * @group Options
  */
 export type OriginPattern = string | RegExp;
 

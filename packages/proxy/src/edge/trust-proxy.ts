@@ -39,6 +39,7 @@ export interface TrustPolicy {
  * ```ts
  * const trust: TrustProxySetting = ['loopback', '10.0.0.0/8'];
  * ```
+ * @group Options
  */
 export type TrustProxySetting = boolean | readonly string[] | ((address: string) => boolean);
 
@@ -49,6 +50,7 @@ export type TrustProxySetting = boolean | readonly string[] | ((address: string)
  * ```ts
  * console.log(TRUST_PRESETS.uniquelocal); // ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']
  * ```
+ * @group Options
  */
 export const TRUST_PRESETS: Readonly<Record<'loopback' | 'linklocal' | 'uniquelocal', readonly string[]>> = Object.freeze({
   loopback: Object.freeze(['127.0.0.0/8', '::1/128']),

@@ -13,6 +13,7 @@ import type { BackendView, PickContext, Strategy } from './strategy';
  * import type { AffinityOptions } from '@switchboard/proxy';
  * const affinity: AffinityOptions = { ttl: 10 * 60_000, max: 100_000 };
  * ```
+ * @group Strategies
  */
 export interface AffinityOptions {
   /**
@@ -49,6 +50,7 @@ export interface AffinityOptions {
  * const strategy: AffinityStrategy = withAffinity(new LeastConnectionsStrategy(), { ttl: 60_000, max: 10_000 });
  * console.log(strategy.size); // 0
  * ```
+ * @group Strategies
  */
 export class AffinityStrategy implements Strategy {
   readonly name: string;
@@ -154,6 +156,7 @@ export class AffinityStrategy implements Strategy {
  *   strategy: withAffinity(new PowerOfTwoChoicesStrategy(), { ttl: 10 * 60_000, max: 100_000 }),
  * });
  * ```
+ * @group Strategies
  */
 export function withAffinity(strategy: Strategy, options: AffinityOptions): AffinityStrategy {
   return new AffinityStrategy(strategy, options);

@@ -10,6 +10,7 @@ import type { BackendView } from './strategy';
  * import { DEFAULT_BOUNDED_LOAD_FACTOR } from '@switchboard/proxy';
  * console.log(DEFAULT_BOUNDED_LOAD_FACTOR); // 1.25
  * ```
+ * @group Constants
  */
 export const DEFAULT_BOUNDED_LOAD_FACTOR = 1.25;
 
@@ -38,6 +39,7 @@ export const DEFAULT_BOUNDED_LOAD_FACTOR = 1.25;
  * const boundedLoad: BoundedLoadOptions = { factor: 1.25 };
  * const strategy = new IpHashStrategy({ hash: 'maglev', boundedLoad });
  * ```
+ * @group Strategies
  */
 export interface BoundedLoadOptions {
   /**

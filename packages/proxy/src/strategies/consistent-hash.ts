@@ -31,6 +31,7 @@ const KEY_SEED = 0x6b657973; // "keys"
  * const options: ConsistentHashOptions = { hash: 'ring', pointsPerBackend: 2000, boundedLoad: { factor: 1.25 } };
  * const strategy = new IpHashStrategy(options);
  * ```
+ * @group Strategies
  */
 export type ConsistentHashOptions = ConsistentHashCommonOptions &
   (({ readonly hash?: 'maglev' } & MaglevOptions) | ({ readonly hash: 'ring' } & RingHashOptions));
@@ -43,6 +44,7 @@ export type ConsistentHashOptions = ConsistentHashCommonOptions &
  * import type { HashAlgorithm } from '@switchboard/proxy';
  * const algorithm: HashAlgorithm = 'maglev';
  * ```
+ * @group Strategies
  */
 export type HashAlgorithm = 'ring' | 'maglev';
 
@@ -54,6 +56,7 @@ export type HashAlgorithm = 'ring' | 'maglev';
  * import { LeastConnectionsStrategy, type ConsistentHashCommonOptions } from '@switchboard/proxy';
  * const common: ConsistentHashCommonOptions = { boundedLoad: {}, fallback: new LeastConnectionsStrategy() };
  * ```
+ * @group Strategies
  */
 export interface ConsistentHashCommonOptions {
   /**
@@ -96,6 +99,7 @@ export interface ConsistentHashCommonOptions {
  * }
  * const strategy = new TenantHash({ hash: 'ring' });
  * ```
+ * @group Strategies
  */
 export abstract class ConsistentHashStrategy implements Strategy {
   abstract readonly name: string;

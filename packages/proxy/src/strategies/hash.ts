@@ -12,6 +12,7 @@ import type { PickContext } from './strategy';
  * const options: HashOptions = { key: { header: 'x-user-id' }, hash: 'ring' };
  * const strategy = new HashStrategy(options);
  * ```
+ * @group Strategies
  */
 export type HashOptions = ConsistentHashOptions & {
   /**
@@ -44,6 +45,7 @@ export type HashOptions = ConsistentHashOptions & {
  *   strategy: new HashStrategy({ key: { query: 'room' }, boundedLoad: { factor: 1.5 } }),
  * });
  * ```
+ * @group Strategies
  */
 export class HashStrategy extends ConsistentHashStrategy {
   readonly name = 'hash';

@@ -23,4 +23,3 @@ export { DEFAULT_STICKY_COOKIE_NAME, StickyCookieStrategy } from './sticky-cooki
 export type { StickyCookieAttributes, StickyCookieCommonAttributes, StickyCookieOptions } from './sticky-cookie';
 export { AffinityStrategy, withAffinity } from './affinity';
 export type { AffinityOptions } from './affinity';
-export { murmur3 } from './hash-function';

@@ -16,6 +16,7 @@ import type { PickContext } from './strategy';
  * };
  * const strategy = new IpHashStrategy(options);
  * ```
+ * @group Strategies
  */
 export type IpHashOptions = ConsistentHashOptions & {
   /**
@@ -52,6 +53,7 @@ export type IpHashOptions = ConsistentHashOptions & {
  *   strategy: new IpHashStrategy({ hash: 'ring', boundedLoad: { factor: 1.25 } }),
  * });
  * ```
+ * @group Strategies
  */
 export class IpHashStrategy extends ConsistentHashStrategy {
   readonly name = 'ip-hash';

@@ -32,6 +32,7 @@ import type { BackendView, PickContext, Strategy } from './strategy';
  *   strategy: new LeastConnectionsStrategy(),
  * });
  * ```
+ * @group Strategies
  */
 export class LeastConnectionsStrategy implements Strategy {
   readonly name = 'least-connections';

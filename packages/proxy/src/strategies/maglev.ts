@@ -12,6 +12,7 @@ import type { BackendView } from './strategy';
  * import { DEFAULT_MAGLEV_TABLE_SIZE } from '@switchboard/proxy';
  * console.log(DEFAULT_MAGLEV_TABLE_SIZE); // 65537
  * ```
+ * @group Constants
  */
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
 
@@ -37,6 +38,7 @@ const SKIP_SEED = 0x65760000; // "ev"
  * const maglev: MaglevOptions = { tableSize: 131071 };
  * const strategy = new IpHashStrategy({ hash: 'maglev', ...maglev });
  * ```
+ * @group Strategies
  */
 export interface MaglevOptions {
   /**

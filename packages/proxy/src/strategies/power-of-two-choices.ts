@@ -10,6 +10,7 @@ import type { BackendView, PickContext, Strategy } from './strategy';
  * const options: PowerOfTwoChoicesOptions = { random: Math.random };
  * const strategy = new PowerOfTwoChoicesStrategy(options);
  * ```
+ * @group Strategies
  */
 export interface PowerOfTwoChoicesOptions {
   /**
@@ -41,6 +42,7 @@ export interface PowerOfTwoChoicesOptions {
  *   strategy: new PowerOfTwoChoicesStrategy(),
  * });
  * ```
+ * @group Strategies
  */
 export class PowerOfTwoChoicesStrategy implements Strategy {
   readonly name = 'power-of-two-choices';

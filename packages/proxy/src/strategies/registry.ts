@@ -15,6 +15,7 @@ import { WeightedRoundRobinStrategy } from './weighted-round-robin';
  * import type { StrategyName } from '@switchboard/proxy';
  * const name: StrategyName = 'round-robin';
  * ```
+ * @group Strategies
  */
 export type StrategyName =
   | 'round-robin'

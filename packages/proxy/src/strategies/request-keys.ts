@@ -21,6 +21,7 @@ import { InvalidOptionError } from '../errors';
  * const byUser: HashKeySource = { header: 'x-user-id' };
  * const byRoom: HashKeySource = (req) => req.url?.split('/')[2];
  * ```
+ * @group Strategies
  */
 export type HashKeySource =
   | 'path'

@@ -18,6 +18,7 @@ import type { BackendView } from './strategy';
  * import { DEFAULT_RING_POINTS_PER_BACKEND } from '@switchboard/proxy';
  * console.log(DEFAULT_RING_POINTS_PER_BACKEND); // 1000
  * ```
+ * @group Constants
  */
 export const DEFAULT_RING_POINTS_PER_BACKEND = 1000;
 
@@ -39,6 +40,7 @@ const INDEX_SHIFT = 16;
  * const ring: RingHashOptions = { pointsPerBackend: 2000 };
  * const strategy = new IpHashStrategy({ hash: 'ring', ...ring });
  * ```
+ * @group Strategies
  */
 export interface RingHashOptions {
   /**

@@ -16,6 +16,7 @@ import type { BackendView, PickContext, Strategy } from './strategy';
  *   strategy: new RoundRobinStrategy(),
  * });
  * ```
+ * @group Strategies
  */
 export class RoundRobinStrategy implements Strategy {
   readonly name = 'round-robin';

@@ -13,6 +13,7 @@ import type { BackendView, PickContext, Strategy } from './strategy';
  * import { DEFAULT_STICKY_COOKIE_NAME } from '@switchboard/proxy';
  * console.log(DEFAULT_STICKY_COOKIE_NAME); // sb_affinity
  * ```
+ * @group Constants
  */
 export const DEFAULT_STICKY_COOKIE_NAME = 'sb_affinity';
 
@@ -50,6 +51,7 @@ let warnedRandomSecret = false;
  * import type { StickyCookieAttributes } from '@switchboard/proxy';
  * const attributes: StickyCookieAttributes = { sameSite: 'None', secure: true, maxAge: 3_600_000 };
  * ```
+ * @group Strategies
  */
 export type StickyCookieAttributes = StickyCookieCommonAttributes &
   ({ readonly sameSite?: 'Strict' | 'Lax'; readonly secure?: boolean } | { readonly sameSite: 'None'; readonly secure: true });
@@ -62,6 +64,7 @@ export type StickyCookieAttributes = StickyCookieCommonAttributes &
  * import type { StickyCookieCommonAttributes } from '@switchboard/proxy';
  * const common: StickyCookieCommonAttributes = { path: '/socket.io', httpOnly: true };
  * ```
+ * @group Strategies
  */
 export interface StickyCookieCommonAttributes {
   /**
@@ -99,6 +102,7 @@ export interface StickyCookieCommonAttributes {
  * };
  * const strategy = new StickyCookieStrategy(options);
  * ```
+ * @group Strategies
  */
 export interface StickyCookieOptions {
   /**
@@ -149,6 +153,7 @@ export interface StickyCookieOptions {
  *   strategy: new StickyCookieStrategy({ secret: process.env.AFFINITY_SECRET ?? 'dev-only-secret-at-least-16-bytes' }),
  * });
  * ```
+ * @group Strategies
  */
 export class StickyCookieStrategy implements Strategy {
   readonly name = 'sticky-cookie';

@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http';
  * import type { BackendState } from '@switchboard/proxy';
  * const s: BackendState = 'draining';
  * ```
+ * @group Strategies
  */
 export type BackendState = 'up' | 'down' | 'draining';
 
@@ -24,6 +25,7 @@ export type BackendState = 'up' | 'down' | 'draining';
  * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
  * for (const b of proxy.backends()) console.log(b.id, b.weight, b.activeConnections);
  * ```
+ * @group Strategies
  */
 export interface BackendView {
   /** Stable identifier: the `id` given in the spec, or the URL's `host` (`127.0.0.1:9001`). */
@@ -48,6 +50,7 @@ export interface BackendView {
  * import type { ConnectionProtocol } from '@switchboard/proxy';
  * const p: ConnectionProtocol = 'websocket';
  * ```
+ * @group Strategies
  */
 export type ConnectionProtocol = 'http' | 'websocket';
 
@@ -63,6 +66,7 @@ export type ConnectionProtocol = 'http' | 'websocket';
  *     ctx.req.headers['x-role'] === 'admin' ? candidates[0] : candidates[candidates.length - 1],
  * };
  * ```
+ * @group Strategies
  */
 export interface PickContext {
   /** The client's request (the upgrade request for WebSockets). Read it; do not consume its body. */
@@ -103,6 +107,7 @@ export interface PickContext {
  * };
  * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], strategy: random });
  * ```
+ * @group Strategies
  */
 export interface Strategy {
   /** A short name, used in logs and errors. */

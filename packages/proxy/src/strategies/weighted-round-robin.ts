@@ -46,6 +46,7 @@ const CYCLE_ENTRIES_PER_CANDIDATE = 4;
  *   strategy: new WeightedRoundRobinStrategy(),
  * });
  * ```
+ * @group Strategies
  */
 export class WeightedRoundRobinStrategy implements Strategy {
   readonly name = 'weighted-round-robin';

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * The `switchboard` bin: starts a proxy from flags and a config file, reloads on SIGHUP and on
+ * file change, drains on SIGTERM/SIGINT (a second signal exits at once).
+ * @internal
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { createProxy, type Proxy } from '../create-proxy';
+import { CliError, parseCliArgs, USAGE } from './args';
+import { checkAdminAvailable, startAdmin } from './admin';
+import { loadSettings, type Settings } from './config';
+import { applyReload, planReload, runningAfter } from './reload';
+import { watchConfig } from './watch';
+
+const log = (line: string): void => void process.stderr.write(`switchboard: ${line}\n`);
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function describeListenError(err: NodeJS.ErrnoException, what: string, where: string): CliError {
+  if (err.code === 'EADDRINUSE') return new CliError(`cannot listen ${what} on ${where}: address already in use (another process holds that port; stop it or pick another port)`, 1);
+  if (err.code === 'EACCES') return new CliError(`cannot listen ${what} on ${where}: permission denied (ports below 1024 need privileges)`, 1);
+  if (err.code === 'EADDRNOTAVAIL') return new CliError(`cannot listen ${what} on ${where}: no such local address`, 1);
+  return new CliError(`cannot listen ${what} on ${where}: ${err.message}`, 1);
+}
+
+async function run(argv: readonly string[]): Promise<void> {
+  const args = parseCliArgs(argv);
+  if (args.help) return void process.stdout.write(USAGE);
+  if (args.version) return void process.stdout.write(`${version()}\n`);
+
+  let settings: Settings = loadSettings(args);
+  const proxy: Proxy = createProxy(settings.options);
+  proxy.on('error', () => undefined); // per-connection errors end that connection; the CLI does not log each one
+  if (settings.admin !== undefined) checkAdminAvailable(proxy);
+
+  const listenAt = `${settings.listen.host}:${settings.listen.port}`;
+  const address = await proxy.listen({ host: settings.listen.host, port: settings.listen.port }).catch(async (err: NodeJS.ErrnoException) => {
+    await proxy.destroy();
+    throw describeListenError(err, 'for traffic', listenAt);
+  });
+  let adminServer: Server | undefined;
+  let adminNote = '';
+  if (settings.admin !== undefined) {
+    const at = `${settings.admin.host}:${settings.admin.port}`;
+    const admin = await startAdmin(proxy, settings.admin, settings.adminToken).catch(async (err: NodeJS.ErrnoException) => {
+      await proxy.destroy();
+      throw err instanceof CliError ? err : describeListenError(err, 'for the admin API', at);
+    });
+    adminServer = admin.server;
+    adminNote = `, admin on http://${admin.address.address}:${admin.address.port}`;
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const n = settings.resolved.backends.length;
+  process.stdout.write(`switchboard listening on http://${host}:${address.port} (${n} backend${n === 1 ? '' : 's'}, ${settings.options.strategy ?? 'round-robin'}${adminNote})\n`);
+
+  const reload = (why: string): void => {
+    let next: Settings;
+    try {
+      next = loadSettings(args);
+    } catch (err) {
+      return log(`reload (${why}) rejected, still running the previous config: ${(err as Error).message}`);
+    }
+    const plan = planReload(settings, next);
+    settings = runningAfter(settings, next);
+    applyReload(proxy, plan, why, log);
+  };
+  const stopWatching = settings.file === undefined ? () => undefined : watchConfig(settings.file, () => reload('file changed'), log);
+  process.on('SIGHUP', () => reload('SIGHUP'));
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    const timeout = settings.resolved.closeTimeout;
+    log(`${signal}: draining (up to ${timeout} ms; send it again to exit at once)`);
+    stopWatching();
+    // A backstop past closeTimeout: close() gives up on stragglers itself, this only guards a hang.
+    const backstop = setTimeout(() => {
+      log('drain did not finish in time: exiting');
+      process.exit(1);
+    }, timeout + 5000);
+    backstop.unref();
+    const adminClosed = new Promise<void>((r) => {
+      if (adminServer === undefined) return r();
+      adminServer.close(() => r());
+      adminServer.closeAllConnections();
+    });
+    Promise.all([proxy.close({ timeout }), adminClosed]).then(
+      () => {
+        log('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log(`error while stopping: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+run(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    log(err.message);
+    process.exit(err.exitCode);
+  }
+  log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});
