@@ -20,6 +20,10 @@ import { handleUpgrade } from './websocket/upgrade';
 import { HealthChecker } from './backends/health';
 import { EdgeGuard } from './edge/edge-guard';
 import { Listener, onClientError } from './edge/listener';
+import { ProxyMetrics } from './admin/proxy-metrics';
+import { renderExposition } from './admin/metric-families';
+import { promClientMetrics, type MetricsRegistryLike } from './admin/prom-client-compat';
+import { createAdminHandler, type AdminHandler, type AdminOptions } from './admin/admin-router';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -112,6 +116,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #waiters = new Set<() => void>();
   readonly #health: HealthChecker | undefined;
   readonly #edge: EdgeGuard;
+  readonly #metrics: ProxyMetrics;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
@@ -120,6 +125,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     this.#pool = new BackendPool(this.#options.backends, this.#table, this.#options.panicThreshold);
     this.#pool.onPanicChange = (panic, healthy, total) => this.emit('panicChange', panic, healthy, total);
     this.#edge = new EdgeGuard(this.#options);
+    this.#metrics = new ProxyMetrics(this, this.#table, () => this.backends());
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const strategy = this.#options.strategy;
     this.#pool.onChange = (all) => strategy.update?.(all);
@@ -143,12 +149,14 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       reportError: (err) => this.#reportError(err),
       backendFailed: (backend, kind) => this.#health?.reportFailure(backend.id, kind),
       backendSucceeded: (backend) => this.#health?.reportSuccess(backend.id),
+      observer: this.#metrics,
     };
     this.#dispatchers = new BackendDispatchers(this.#ctx);
     const { healthCheck, outlierDetection } = this.#options;
     if (healthCheck !== false || outlierDetection !== false) {
       const health = new HealthChecker({ active: healthCheck, outlier: outlierDetection });
       health.on('change', (id, state, reason) => {
+        if (state === 'down' && reason.startsWith('ejected')) this.#metrics.ejected(id);
         // A draining backend stays draining whatever its health; undrain() reads the health state.
         if (this.#pool.get(id)?.state !== 'draining') this.#setState(id, state, reason);
       });
@@ -159,7 +167,9 @@ export class Proxy extends EventEmitter<ProxyEvents> {
 
   #open(req: IncomingMessage, protocol: ConnectionProtocol, exclude?: ReadonlySet<string>): Opened | SwitchboardError {
     const placed = placeConnection({ options: this.#options, pool: this.#pool, table: this.#table, edge: this.#edge }, req, protocol, exclude);
-    if ('entry' in placed && this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(placed.entry));
+    if (!('entry' in placed)) return placed;
+    this.#metrics.opened(placed.entry);
+    if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(placed.entry));
     return placed;
   }
 
@@ -168,6 +178,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       entry.release?.();
       entry.release = undefined;
       if (backend !== undefined) this.#options.strategy.onConnectionClose?.(backend);
+      this.#metrics.closed(entry, reason);
       if (this.listenerCount('connectionClose') > 0) this.emit('connectionClose', toRecord(entry), reason);
     }
     if (reason !== undefined) this.#reportError(reason);
@@ -192,6 +203,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   #reportError(err: SwitchboardError): void {
+    this.#metrics.error(err);
     if (this.listenerCount('error') > 0) this.emit('error', err);
     else debug('%s %s (backend %s, client %s)', err.code, err.message, err.backendId ?? '-', err.clientAddress ?? '-');
   }
@@ -412,7 +424,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const backend = this.#pool.get(id);
     if (backend === undefined) return;
     const previous = backend.current;
-    if (this.#pool.setState(id, state)) this.emit('backendStateChange', backend.snapshot(), previous, reason);
+    if (!this.#pool.setState(id, state)) return;
+    const snapshot = backend.snapshot();
+    this.#metrics.stateChanged(snapshot, previous, reason);
+    this.emit('backendStateChange', snapshot, previous, reason);
   }
 
   /**
@@ -456,6 +471,64 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   backends(): BackendSnapshot[] {
     return this.#pool.all().map((b) => b.snapshot());
+  }
+
+  /**
+   * The proxy's metrics in the Prometheus text exposition format, version 0.0.4 (serve it with
+   * `Content-Type: text/plain; version=0.0.4`). Gauges are computed from the connection table and
+   * backend pool at the call, so they agree with {@link Proxy.connections} and {@link Proxy.backends};
+   * counters move on events. The metrics and their labels are listed in the Admin and metrics guide.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from 'node:http';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * createServer((req, res) => {
+   *   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+   *   res.end(proxy.metrics());
+   * }).listen(9100, '127.0.0.1');
+   * ```
+   */
+  metrics(): string {
+    return renderExposition(this.#metrics.scrape());
+  }
+
+  /**
+   * Adds the proxy's metrics to a prom-client `Registry` (or any registry with prom-client's
+   * `registerMetric`), so one scrape of your registry includes them. They stay owned by the proxy:
+   * values are read from it at each scrape and a registry reset does not clear them.
+   *
+   * @example
+   * ```ts
+   * import { Registry } from 'prom-client';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * const registry = new Registry();
+   * proxy.registerMetrics(registry);
+   * console.log(await registry.metrics());
+   * ```
+   */
+  registerMetrics(registry: MetricsRegistryLike): void {
+    for (const metric of promClientMetrics(() => this.#metrics.scrape())) registry.registerMetric(metric as never);
+  }
+
+  /**
+   * A request handler serving the admin API, `/metrics`, a live feed and the dashboard page, for
+   * a listener of your choosing (bind it to 127.0.0.1 or protect it with `token`). See {@link AdminOptions}.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from 'node:http';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * const admin = createServer(proxy.admin({ token: process.env['ADMIN_TOKEN'] }));
+   * admin.listen(9901, '127.0.0.1');
+   * // later: await admin.close(); (admin.close() also ends live feeds)
+   * ```
+   */
+  admin(options: AdminOptions = {}): AdminHandler {
+    return createAdminHandler(this, options);
   }
 
   /**

@@ -1,0 +1,149 @@
+import type { BackendSnapshot } from '../backends/backend-pool';
+import { toRecord, type ConnectionEntry, type ConnectionTable } from '../connection-table';
+import type { Proxy } from '../create-proxy';
+import type { SwitchboardError } from '../errors';
+import type { BackendState, ConnectionProtocol } from '../strategies/strategy';
+import { channels } from './diagnostics';
+import { CounterFamily, HistogramFamily, type Family, type Sample } from './metric-families';
+import { routeLabel } from './route-label';
+
+const PROTOCOLS: readonly ConnectionProtocol[] = ['http', 'websocket'];
+const STATES: readonly BackendState[] = ['up', 'down', 'draining'];
+
+function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+}
+
+/**
+ * What the HTTP and WebSocket paths report beyond opens and closes; one call per request or
+ * handshake, never per message.
+ * @internal
+ */
+export interface ProxyObserver {
+  /** An HTTP answer went out: the backend's (`openedAt` set: its latency is observed) or the proxy's own error. */
+  httpResponse(backendId: string | undefined, status: number, openedAt: number | undefined): void;
+  /** A WebSocket's 101 was relayed to the client. */
+  handshake(backendId: string, openedAt: number): void;
+  /** A failed attempt on `backendId` is retried elsewhere. */
+  retry(backendId: string, protocol: ConnectionProtocol): void;
+}
+
+/**
+ * The proxy's metrics and diagnostics events. Counters move on events (a connection opened or
+ * closed, a request answered); gauges and byte totals of live connections are read from the
+ * connection table when scraped, so they agree with `connections()` and `backends()` at every scrape.
+ * @internal
+ */
+export class ProxyMetrics implements ProxyObserver {
+  readonly #proxy: Proxy;
+  readonly #table: ConnectionTable;
+  readonly #backends: () => BackendSnapshot[];
+  readonly #opened = new CounterFamily('switchboard_connections_opened_total', 'Connections placed on a backend (an HTTP request or a WebSocket).', ['route', 'backend', 'protocol']);
+  readonly #closed = new CounterFamily('switchboard_connections_closed_total', 'Connections whose table entry was removed; reason is the error code, or "normal".', ['route', 'backend', 'protocol', 'reason']);
+  /** Bytes of connections already closed; live ones are added from the table at scrape time. */
+  readonly #closedBytes = new CounterFamily('switchboard_bytes_total', 'Bytes relayed: in = client to backend, out = backend to client.', ['backend', 'direction']);
+  readonly #http = new CounterFamily('switchboard_http_requests_total', 'HTTP requests answered, by status class (the proxy\'s own error answers have backend="").', ['route', 'backend', 'status_class']);
+  readonly #retries = new CounterFamily('switchboard_retries_total', 'Failed attempts retried on another backend, by the backend that failed.', ['route', 'backend', 'protocol']);
+  readonly #ejections = new CounterFamily('switchboard_ejections_total', 'Outlier ejections of a backend.', ['backend']);
+  readonly #errors = new CounterFamily('switchboard_errors_total', 'Errors reported (the error event), by code.', ['code']);
+  readonly #handshake = new HistogramFamily('switchboard_websocket_handshake_seconds', 'Time from placing a WebSocket upgrade to relaying the backend\'s 101.', ['route', 'backend']);
+  readonly #upstream = new HistogramFamily('switchboard_upstream_latency_seconds', 'Time from placing an HTTP request to its backend\'s response head.', ['route', 'backend']);
+
+  constructor(proxy: Proxy, table: ConnectionTable, backends: () => BackendSnapshot[]) {
+    this.#proxy = proxy;
+    this.#table = table;
+    this.#backends = backends;
+  }
+
+  opened(entry: ConnectionEntry): void {
+    const route = routeLabel(entry);
+    this.#opened.inc([route, entry.backendId, entry.protocol]);
+    if (channels.connectionOpen.hasSubscribers) channels.connectionOpen.publish({ proxy: this.#proxy, route, connection: toRecord(entry) });
+  }
+
+  closed(entry: ConnectionEntry, reason: SwitchboardError | undefined): void {
+    const route = routeLabel(entry);
+    this.#closed.inc([route, entry.backendId, entry.protocol, reason?.code ?? 'normal']);
+    this.#closedBytes.inc([entry.backendId, 'in'], entry.bytesIn);
+    this.#closedBytes.inc([entry.backendId, 'out'], entry.bytesOut);
+    if (channels.connectionClose.hasSubscribers) channels.connectionClose.publish({ proxy: this.#proxy, route, connection: toRecord(entry), reason });
+  }
+
+  error(err: SwitchboardError): void {
+    this.#errors.inc([err.code]);
+    if (channels.error.hasSubscribers) channels.error.publish({ proxy: this.#proxy, error: err });
+  }
+
+  stateChanged(backend: BackendSnapshot, previous: BackendState, reason: string): void {
+    if (channels.backendState.hasSubscribers) channels.backendState.publish({ proxy: this.#proxy, backend, previous, reason });
+  }
+
+  ejected(backendId: string): void {
+    this.#ejections.inc([backendId]);
+  }
+
+  httpResponse(backendId: string | undefined, status: number, openedAt: number | undefined): void {
+    const route = routeLabel();
+    this.#http.inc([route, backendId ?? '', statusClass(status)]);
+    const durationMs = openedAt === undefined ? undefined : Date.now() - openedAt;
+    if (durationMs !== undefined && backendId !== undefined) this.#upstream.observe([route, backendId], durationMs / 1000);
+    if (channels.httpResponse.hasSubscribers) channels.httpResponse.publish({ proxy: this.#proxy, route, backendId, status, durationMs });
+  }
+
+  handshake(backendId: string, openedAt: number): void {
+    const route = routeLabel();
+    const durationMs = Date.now() - openedAt;
+    this.#handshake.observe([route, backendId], durationMs / 1000);
+    if (channels.websocketHandshake.hasSubscribers) channels.websocketHandshake.publish({ proxy: this.#proxy, route, backendId, durationMs });
+  }
+
+  retry(backendId: string, protocol: ConnectionProtocol): void {
+    const route = routeLabel();
+    this.#retries.inc([route, backendId, protocol]);
+    if (channels.retry.hasSubscribers) channels.retry.publish({ proxy: this.#proxy, route, backendId, protocol });
+  }
+
+  /** Every family, gauges computed from the table and pool now. */
+  scrape(): Family[] {
+    const backends = this.#backends();
+    const live = new Map<string, number>();
+    const liveBytes = new Map<string, { in: number; out: number }>();
+    const route = routeLabel();
+    for (const b of backends) for (const p of PROTOCOLS) live.set(`${b.id}\u0000${p}`, 0);
+    for (const e of this.#table.entries()) {
+      const key = `${e.backendId}\u0000${e.protocol}`;
+      live.set(key, (live.get(key) ?? 0) + 1);
+      const bytes = liveBytes.get(e.backendId) ?? { in: 0, out: 0 };
+      bytes.in += e.bytesIn;
+      bytes.out += e.bytesOut;
+      liveBytes.set(e.backendId, bytes);
+    }
+    const connections: Sample[] = [];
+    for (const [key, value] of live) {
+      const [backend, protocol] = key.split('\u0000') as [string, string];
+      connections.push({ labels: { route, backend, protocol }, value });
+    }
+    const bytes: Sample[] = [];
+    const bytesBackends = new Set([...backends.map((b) => b.id), ...liveBytes.keys(), ...this.#closedBytes.samples().map((s) => s.labels['backend']!)]);
+    for (const backend of bytesBackends) {
+      for (const direction of ['in', 'out'] as const) {
+        bytes.push({ labels: { backend, direction }, value: this.#closedBytes.get([backend, direction]) + (liveBytes.get(backend)?.[direction] ?? 0) });
+      }
+    }
+    return [
+      { name: 'switchboard_connections', help: 'Live connections in the connection table.', type: 'gauge', samples: connections },
+      this.#opened.family(),
+      this.#closed.family(),
+      { name: this.#closedBytes.name, help: this.#closedBytes.help, type: 'counter', samples: bytes },
+      this.#http.family(),
+      { name: 'switchboard_backend_up', help: 'Whether a backend takes new connections: 1 when its state is up, else 0.', type: 'gauge', samples: backends.map((b) => ({ labels: { backend: b.id }, value: b.state === 'up' ? 1 : 0 })) },
+      { name: 'switchboard_backend_state', help: 'A backend\'s state, one series per state set to 1 for the current one.', type: 'gauge', samples: backends.flatMap((b) => STATES.map((state) => ({ labels: { backend: b.id, state }, value: b.state === state ? 1 : 0 }))) },
+      { name: 'switchboard_backend_weight', help: 'A backend\'s weight.', type: 'gauge', samples: backends.map((b) => ({ labels: { backend: b.id }, value: b.weight })) },
+      this.#ejections.family(),
+      this.#retries.family(),
+      this.#errors.family(),
+      this.#handshake.family(),
+      this.#upstream.family(),
+    ];
+  }
+}
