@@ -9,12 +9,13 @@ export interface BackendView {
   readonly weight: number;
   readonly state: string;
   readonly activeConnections: number;
-  readonly maxConnections: number;
+  /** null when unlimited (JSON has no Infinity). */
+  readonly maxConnections: number | null;
 }
 
 /** @internal */
 export function backendView(b: BackendSnapshot, showAddress: boolean): BackendView {
-  const view = { id: b.id, weight: b.weight, state: b.state, activeConnections: b.activeConnections, maxConnections: b.maxConnections };
+  const view = { id: b.id, weight: b.weight, state: b.state, activeConnections: b.activeConnections, maxConnections: Number.isFinite(b.maxConnections) ? b.maxConnections : null };
   return showAddress ? { ...view, url: b.url } : view;
 }
 
