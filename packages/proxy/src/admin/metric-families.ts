@@ -41,10 +41,18 @@ export class CounterFamily {
   ) {}
 
   inc(values: readonly string[], by = 1): void {
+    this.cell(values).value += by;
+  }
+
+  /** The mutable cell for these labels, made at 0 if new: hot paths keep it and add to `value`. */
+  cell(values: readonly string[]): { value: number } {
     const key = keyOf(values);
-    const cell = this.#values.get(key);
-    if (cell !== undefined) cell.value += by;
-    else this.#values.set(key, { labels: labelsOf(this.labelNames, values), value: by });
+    let cell = this.#values.get(key);
+    if (cell === undefined) {
+      cell = { labels: labelsOf(this.labelNames, values), value: 0 };
+      this.#values.set(key, cell);
+    }
+    return cell;
   }
 
   /** The counter's value for these labels (0 if never incremented). */
@@ -75,17 +83,27 @@ export class HistogramFamily {
   ) {}
 
   observe(values: readonly string[], seconds: number): void {
+    this.series(values)(seconds);
+  }
+
+  /** An observer for these labels: hot paths keep it instead of looking the series up each time. */
+  series(values: readonly string[]): (seconds: number) => void {
     const key = keyOf(values);
     let cell = this.#values.get(key);
     if (cell === undefined) {
       cell = { labels: labelsOf(this.labelNames, values), counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
       this.#values.set(key, cell);
     }
-    // Counts are kept per bucket and made cumulative at scrape time: one increment per observation.
-    const i = this.buckets.findIndex((b) => seconds <= b);
-    if (i >= 0) cell.counts[i]!++;
-    cell.sum += seconds;
-    cell.count++;
+    const c = cell;
+    const buckets = this.buckets;
+    return (seconds) => {
+      // Counts are kept per bucket and made cumulative at scrape time: one increment per observation.
+      let i = 0;
+      while (i < buckets.length && seconds > buckets[i]!) i++;
+      if (i < buckets.length) c.counts[i]!++;
+      c.sum += seconds;
+      c.count++;
+    };
   }
 
   family(): Family {

@@ -14,6 +14,17 @@ function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
 }
 
+/** Counter cells of one backend, resolved once so a connection's open and close are a Map lookup and two additions. */
+interface BackendCells {
+  readonly opened: Record<ConnectionProtocol, { value: number }>;
+  readonly closedNormally: Record<ConnectionProtocol, { value: number }>;
+  readonly bytesIn: { value: number };
+  readonly bytesOut: { value: number };
+  readonly status: Map<number, { value: number }>;
+  readonly upstream: (seconds: number) => void;
+  readonly handshake: (seconds: number) => void;
+}
+
 /**
  * What the HTTP and WebSocket paths report beyond opens and closes; one call per request or
  * handshake, never per message.
@@ -49,23 +60,47 @@ export class ProxyMetrics implements ProxyObserver {
   readonly #handshake = new HistogramFamily('switchboard_websocket_handshake_seconds', 'Time from placing a WebSocket upgrade to relaying the backend\'s 101.', ['route', 'backend']);
   readonly #upstream = new HistogramFamily('switchboard_upstream_latency_seconds', 'Time from placing an HTTP request to its backend\'s response head.', ['route', 'backend']);
 
+  readonly #cells = new Map<string, BackendCells>();
+  /** Status-class cells of the proxy's own answers, made before any backend was picked. */
+  readonly #unplaced = new Map<number, { value: number }>();
+
   constructor(proxy: Proxy, table: ConnectionTable, backends: () => BackendSnapshot[]) {
     this.#proxy = proxy;
     this.#table = table;
     this.#backends = backends;
   }
 
+  #cellsOf(backendId: string): BackendCells {
+    let cells = this.#cells.get(backendId);
+    if (cells === undefined) {
+      const route = routeLabel();
+      cells = {
+        opened: { http: this.#opened.cell([route, backendId, 'http']), websocket: this.#opened.cell([route, backendId, 'websocket']) },
+        closedNormally: { http: this.#closed.cell([route, backendId, 'http', 'normal']), websocket: this.#closed.cell([route, backendId, 'websocket', 'normal']) },
+        bytesIn: this.#closedBytes.cell([backendId, 'in']),
+        bytesOut: this.#closedBytes.cell([backendId, 'out']),
+        status: new Map(),
+        upstream: this.#upstream.series([route, backendId]),
+        handshake: this.#handshake.series([route, backendId]),
+      };
+      this.#cells.set(backendId, cells);
+    }
+    return cells;
+  }
+
   opened(entry: ConnectionEntry): void {
+    this.#cellsOf(entry.backendId).opened[entry.protocol].value++;
     const route = routeLabel(entry);
-    this.#opened.inc([route, entry.backendId, entry.protocol]);
     if (channels.connectionOpen.hasSubscribers) channels.connectionOpen.publish({ proxy: this.#proxy, route, connection: toRecord(entry) });
   }
 
   closed(entry: ConnectionEntry, reason: SwitchboardError | undefined): void {
     const route = routeLabel(entry);
-    this.#closed.inc([route, entry.backendId, entry.protocol, reason?.code ?? 'normal']);
-    this.#closedBytes.inc([entry.backendId, 'in'], entry.bytesIn);
-    this.#closedBytes.inc([entry.backendId, 'out'], entry.bytesOut);
+    const cells = this.#cellsOf(entry.backendId);
+    if (reason === undefined) cells.closedNormally[entry.protocol].value++;
+    else this.#closed.inc([route, entry.backendId, entry.protocol, reason.code]);
+    cells.bytesIn.value += entry.bytesIn;
+    cells.bytesOut.value += entry.bytesOut;
     if (channels.connectionClose.hasSubscribers) channels.connectionClose.publish({ proxy: this.#proxy, route, connection: toRecord(entry), reason });
   }
 
@@ -84,16 +119,21 @@ export class ProxyMetrics implements ProxyObserver {
 
   httpResponse(backendId: string | undefined, status: number, openedAt: number | undefined): void {
     const route = routeLabel();
-    this.#http.inc([route, backendId ?? '', statusClass(status)]);
+    const cells = backendId === undefined ? undefined : this.#cellsOf(backendId);
+    const byStatus = cells?.status ?? this.#unplaced;
+    const klass = Math.floor(status / 100);
+    let cell = byStatus.get(klass);
+    if (cell === undefined) byStatus.set(klass, (cell = this.#http.cell([route, backendId ?? '', statusClass(status)])));
+    cell.value++;
     const durationMs = openedAt === undefined ? undefined : Date.now() - openedAt;
-    if (durationMs !== undefined && backendId !== undefined) this.#upstream.observe([route, backendId], durationMs / 1000);
+    if (durationMs !== undefined && cells !== undefined) cells.upstream(durationMs / 1000);
     if (channels.httpResponse.hasSubscribers) channels.httpResponse.publish({ proxy: this.#proxy, route, backendId, status, durationMs });
   }
 
   handshake(backendId: string, openedAt: number): void {
     const route = routeLabel();
     const durationMs = Date.now() - openedAt;
-    this.#handshake.observe([route, backendId], durationMs / 1000);
+    this.#cellsOf(backendId).handshake(durationMs / 1000);
     if (channels.websocketHandshake.hasSubscribers) channels.websocketHandshake.publish({ proxy: this.#proxy, route, backendId, durationMs });
   }
 
