@@ -115,6 +115,23 @@ describe('proxy.metrics()', () => {
     expect(sampleValue(families, 'switchboard_errors_total', { code: 'ERR_NO_BACKEND' })).toBe(1);
   });
 
+  it('counts an outlier ejection and shows the ejected backend down', async () => {
+    const dead = createServer();
+    const deadPort = await listenLocal(res, dead);
+    await res.cleanup();
+    const good = await startBackend(res, 'good');
+    const { proxy, url } = await proxies.start({
+      backends: [{ url: `http://127.0.0.1:${deadPort}`, id: 'dead' }, { url: good.url, id: 'good' }],
+      healthCheck: false,
+      outlierDetection: { consecutiveFailures: 2, baseEjectionTime: 60_000 },
+    });
+    for (let i = 0; i < 6; i++) expect((await httpRequest(`${url}/`)).status).toBe(200);
+    const families = parseExposition(proxy.metrics());
+    expect(sampleValue(families, 'switchboard_ejections_total', { backend: 'dead' })).toBe(1);
+    expect(sampleValue(families, 'switchboard_backend_state', { backend: 'dead', state: 'down' })).toBe(1);
+    expectGaugesMatchTable(proxy, families);
+  });
+
   it('adds its metrics to a prom-client registry next to the user\'s own', async () => {
     const a = await startBackend(res, 'a');
     const { proxy, wsUrl } = await proxies.start({ backends: [{ url: a.url, id: 'a' }], healthCheck: false });
