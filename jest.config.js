@@ -8,6 +8,7 @@ module.exports = {
   },
   moduleNameMapper: {
     '^@switchboard/proxy$': '<rootDir>/packages/proxy/src/index.ts',
+    '^@switchboard/proxy/fastify$': '<rootDir>/packages/proxy/src/adapters/fastify.ts',
   },
   testTimeout: 30000,
   // Integration tests open real sockets; run files in parallel on our 2 cores.

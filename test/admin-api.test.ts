@@ -88,7 +88,7 @@ describe('proxy.admin(): auth', () => {
     expect(json(backends)['backends']).toEqual([expect.objectContaining({ id: 'a', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/), state: 'up' }), expect.objectContaining({ id: 'b', state: 'up' })]);
     const metrics = await httpRequest(`${admin}/metrics`, { headers: AUTH });
     expect(metrics.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-    expect(metrics.body).toContain('switchboard_backend_up{backend="a"} 1');
+    expect(metrics.body).toContain('switchboard_backend_up{route="default",backend="a"} 1');
   });
 
   it('without a token, serves reads without backend addresses and refuses writes with 403 unless opened', async () => {
@@ -96,7 +96,7 @@ describe('proxy.admin(): auth', () => {
     const r = await httpRequest(`${admin}/api/backends`);
     expect(r.status).toBe(200);
     expect(r.body).not.toContain('127.0.0.1');
-    expect(json(r)['backends']).toEqual([{ id: 'a', weight: 1, state: 'up', activeConnections: 0, maxConnections: null }, expect.objectContaining({ id: 'b' })]);
+    expect(json(r)['backends']).toEqual([{ id: 'a', route: 'default', weight: 1, state: 'up', activeConnections: 0, maxConnections: null }, expect.objectContaining({ id: 'b' })]);
     const refused = await post(`${admin}/api/backends/a/drain`, {}, {});
     expect(refused.status).toBe(403);
     expect(json(refused)['error']).toMatch(/token/);
@@ -222,6 +222,29 @@ describe('proxy.admin(): API', () => {
     expect(proxy.backends().map((b) => b.id)).toEqual(['a', 'b']);
     expect((await httpRequest(`${admin}/api/backends/c`, { method: 'DELETE', headers: AUTH })).status).toBe(404);
     expect((await httpRequest(`${admin}/api/backends/a?drain=maybe`, { method: 'DELETE', headers: AUTH })).status).toBe(400);
+  });
+
+  it('acts on the route given by ?route= (default: the top-level backends)', async () => {
+    const a = await startBackend(res, 'a');
+    const { proxy, wsUrl } = await proxies.start({ backends: [{ url: a.url, id: 'a' }], routes: [{ id: 'chat', path: '/chat', backends: [{ url: a.url, id: 'a' }] }], healthCheck: false });
+    const handler = proxy.admin({ token: TOKEN });
+    res.add(() => handler.close());
+    const admin = `http://127.0.0.1:${await listenLocal(res, createServer(handler))}`;
+    const plain = await openWs(res, `${wsUrl}/`);
+    const chat = await openWs(res, `${wsUrl}/chat`);
+    const rows = json(await httpRequest(`${admin}/api/connections?route=chat`, { headers: AUTH }));
+    expect(rows['total']).toBe(1);
+    expect((await post(`${admin}/api/backends/a/drain?route=nope`, {})).status).toBe(404);
+    const closed = once(chat, 'close');
+    expect((await post(`${admin}/api/backends/a/drain?route=chat`, {})).status).toBe(202);
+    expect(((await closed) as [number])[0]).toBe(1012);
+    expect(proxy.backends().map((b) => `${b.route}/${b.id}:${b.state}`)).toEqual(['default/a:up', 'chat/a:draining']);
+    expect(plain.readyState).toBe(plain.OPEN);
+    expect((await post(`${admin}/api/backends`, { url: a.url, id: 'a2', route: 'chat' })).status).toBe(201);
+    expect((await post(`${admin}/api/backends`, { url: a.url, id: 'a3', route: 'nope' })).status).toBe(404);
+    expect(proxy.backends().map((b) => `${b.route}/${b.id}`)).toEqual(['default/a', 'chat/a', 'chat/a2']);
+    plain.close();
+    await once(plain, 'close');
   });
 
   it('streams opens, closes and backend changes on the feed, and bounds its clients', async () => {

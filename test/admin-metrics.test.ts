@@ -14,12 +14,12 @@ function expectGaugesMatchTable(proxy: Proxy, families: Map<string, ParsedFamily
   const backends = proxy.backends();
   for (const b of backends) {
     for (const protocol of ['http', 'websocket'] as const) {
-      const live = conns.filter((c) => c.backend.id === b.id && c.protocol === protocol).length;
-      expect({ backend: b.id, protocol, value: sampleValue(families, 'switchboard_connections', { route: 'default', backend: b.id, protocol }) }).toEqual({ backend: b.id, protocol, value: live });
+      const live = conns.filter((c) => c.route === b.route && c.backend.id === b.id && c.protocol === protocol).length;
+      expect({ route: b.route, backend: b.id, protocol, value: sampleValue(families, 'switchboard_connections', { route: b.route, backend: b.id, protocol }) }).toEqual({ route: b.route, backend: b.id, protocol, value: live });
     }
-    expect(sampleValue(families, 'switchboard_connections', { backend: b.id })).toBe(b.activeConnections);
-    expect(sampleValue(families, 'switchboard_backend_up', { backend: b.id })).toBe(b.state === 'up' ? 1 : 0);
-    expect(sampleValue(families, 'switchboard_backend_state', { backend: b.id, state: b.state })).toBe(1);
+    expect(sampleValue(families, 'switchboard_connections', { route: b.route, backend: b.id })).toBe(b.activeConnections);
+    expect(sampleValue(families, 'switchboard_backend_up', { route: b.route, backend: b.id })).toBe(b.state === 'up' ? 1 : 0);
+    expect(sampleValue(families, 'switchboard_backend_state', { route: b.route, backend: b.id, state: b.state })).toBe(1);
   }
   expect(sampleValue(families, 'switchboard_connections')).toBe(conns.length);
 }
@@ -75,6 +75,29 @@ describe('proxy.metrics()', () => {
     expect(sampleValue(after, 'switchboard_bytes_total', { direction: 'in' })).toBeGreaterThan(0);
     expect(sampleValue(after, 'switchboard_bytes_total', { direction: 'out' })).toBeGreaterThan(0);
     expect(sampleValue(after, 'switchboard_backend_up', { backend: 'b' })).toBe(0);
+  });
+
+  it('labels every series with its route; the same backend id in two routes is two series', async () => {
+    const a = await startBackend(res, 'a');
+    const { proxy, wsUrl } = await proxies.start({ backends: [{ url: a.url, id: 'a' }], routes: [{ id: 'chat', path: '/chat', backends: [{ url: a.url, id: 'a' }] }], healthCheck: false });
+    const plain = await openWs(res, `${wsUrl}/`);
+    const chat = [await openWs(res, `${wsUrl}/chat`), await openWs(res, `${wsUrl}/chat/room`)];
+    const text = proxy.metrics();
+    const families = parseExposition(text);
+    expectGaugesMatchTable(proxy, families);
+    expect(sampleValue(families, 'switchboard_connections', { route: 'chat', backend: 'a', protocol: 'websocket' })).toBe(2);
+    expect(sampleValue(families, 'switchboard_connections', { route: 'default', backend: 'a', protocol: 'websocket' })).toBe(1);
+    expect(sampleValue(families, 'switchboard_backend_up', { route: 'chat', backend: 'a' })).toBe(1);
+    expect(histogramCount(text, 'switchboard_websocket_handshake_seconds', { route: 'chat' })).toBe(2);
+    await proxy.drain('a', { route: 'chat', timeout: 2000 });
+    const after = parseExposition(proxy.metrics());
+    expect(sampleValue(after, 'switchboard_connections_closed_total', { route: 'chat', reason: 'ERR_BACKEND_DRAINING' })).toBe(2);
+    expect(sampleValue(after, 'switchboard_backend_up', { route: 'chat', backend: 'a' })).toBe(0);
+    expect(sampleValue(after, 'switchboard_backend_up', { route: 'default', backend: 'a' })).toBe(1);
+    expectGaugesMatchTable(proxy, after);
+    plain.close();
+    await once(plain, 'close');
+    expect(chat.every((ws) => ws.readyState === ws.CLOSED || ws.readyState === ws.CLOSING)).toBe(true);
   });
 
   it('counts bytes of live WebSockets at the scrape, never less than the table shows', async () => {

@@ -19,6 +19,8 @@ export interface ConnectionRecord {
   readonly client: { readonly address: string; readonly port: number };
   /** The backend the connection was placed on. */
   readonly backend: { readonly id: string };
+  /** The route the request matched (`default` for top-level `backends`). */
+  readonly route: string;
   /** `websocket` after an upgrade, `http` while a request is in flight. */
   readonly protocol: ConnectionProtocol;
   /** When the entry was made (ms since the epoch). */
@@ -27,6 +29,8 @@ export interface ConnectionRecord {
   readonly bytesIn: number;
   /** Bytes received from the backend and sent on to the client. */
   readonly bytesOut: number;
+  /** The backend's response status (HTTP), once its head arrived. */
+  readonly status?: number;
 }
 
 /**
@@ -39,10 +43,14 @@ export interface ConnectionEntry {
   readonly clientAddress: string;
   readonly clientPort: number;
   readonly backendId: string;
+  /** The route whose pool the backend belongs to. */
+  readonly route: string;
   protocol: ConnectionProtocol;
   readonly openedAt: number;
   bytesIn: number;
   bytesOut: number;
+  /** The backend's response status, once known (for access lines). */
+  status?: number;
   /** Gives back the client's per-client limit slot; called once when the entry is removed. */
   release: (() => void) | undefined;
 }
@@ -85,7 +93,7 @@ export class ConnectionTable {
   }
 
   /** Adds an entry and returns it; the caller must `remove()` it exactly once. */
-  add(clientAddress: string, clientPort: number, backendId: string, protocol: ConnectionProtocol): ConnectionEntry {
+  add(clientAddress: string, clientPort: number, backendId: string, protocol: ConnectionProtocol, route = DEFAULT_ROUTE): ConnectionEntry {
     const id = this.#nextId++;
     let key = clientKey(clientAddress, clientPort);
     if (this.#entries.has(key)) key = `${key}#${id}`;
@@ -95,6 +103,7 @@ export class ConnectionTable {
       clientAddress,
       clientPort,
       backendId,
+      route,
       protocol,
       openedAt: Date.now(),
       bytesIn: 0,
@@ -102,7 +111,8 @@ export class ConnectionTable {
       release: undefined,
     };
     this.#entries.set(key, entry);
-    this.#counts.set(backendId, (this.#counts.get(backendId) ?? 0) + 1);
+    const counted = countKey(backendId, route);
+    this.#counts.set(counted, (this.#counts.get(counted) ?? 0) + 1);
     return entry;
   }
 
@@ -110,15 +120,16 @@ export class ConnectionTable {
   remove(entry: ConnectionEntry): boolean {
     if (this.#entries.get(entry.key) !== entry) return false;
     this.#entries.delete(entry.key);
-    const left = (this.#counts.get(entry.backendId) ?? 1) - 1;
-    if (left === 0) this.#counts.delete(entry.backendId);
-    else this.#counts.set(entry.backendId, left);
+    const counted = countKey(entry.backendId, entry.route);
+    const left = (this.#counts.get(counted) ?? 1) - 1;
+    if (left === 0) this.#counts.delete(counted);
+    else this.#counts.set(counted, left);
     return true;
   }
 
-  /** Live connections on one backend. */
-  countFor(backendId: string): number {
-    return this.#counts.get(backendId) ?? 0;
+  /** Live connections on one backend of one route (two routes may name the same backend: each counts its own). */
+  countFor(backendId: string, route = DEFAULT_ROUTE): number {
+    return this.#counts.get(countKey(backendId, route)) ?? 0;
   }
 
   /** The entry for a client `ip:port`, if any. */
@@ -140,6 +151,17 @@ export class ConnectionTable {
 }
 
 /**
+ * The id of the route top-level `backends` make.
+ * @internal
+ */
+export const DEFAULT_ROUTE = 'default';
+
+/** Counts are per route and backend: ids are unique within a route only. */
+function countKey(backendId: string, route: string): string {
+  return route === DEFAULT_ROUTE ? backendId : `${route}\n${backendId}`;
+}
+
+/**
  * The context an error about this connection carries (never sent to clients).
  * @internal
  */
@@ -156,9 +178,11 @@ export function toRecord(e: ConnectionEntry): ConnectionRecord {
     id: e.id,
     client: Object.freeze({ address: e.clientAddress, port: e.clientPort }),
     backend: Object.freeze({ id: e.backendId }),
+    route: e.route,
     protocol: e.protocol,
     openedAt: e.openedAt,
     bytesIn: e.bytesIn,
     bytesOut: e.bytesOut,
+    ...(e.status !== undefined && { status: e.status }),
   });
 }

@@ -4,21 +4,25 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
-import { BackendPool, type Backend, type BackendSnapshot } from './backends/backend-pool';
-import { ConnectionTable, toRecord, type ConnectionEntry, type ConnectionRecord } from './connection-table';
-import type { LiveConnection, Opened, ProxyContext } from './context';
+import type { Backend, BackendSnapshot } from './backends/backend-pool';
+import { ConnectionTable, DEFAULT_ROUTE, toRecord, type ConnectionRecord } from './connection-table';
+import type { LiveConnection } from './context';
 import { BackendDrainingError, ERROR_REPLIES, InvalidOptionError, ProxyClosingError, type SwitchboardError } from './errors';
 import type { ProxyEvents } from './events';
-import { compileHidden, type ResponsePolicy } from './http/header-policy';
-import { BackendDispatchers, handleHttpRequest } from './http/http-forward';
+import { compileHidden } from './http/header-policy';
+import { handleHttpRequest } from './http/http-forward';
 import type { BackendSpec, ProxyOptions } from './options';
 import { resolveBackend, resolveOptions, type ResolvedOptions } from './resolve-options';
-import type { BackendState, ConnectionProtocol } from './strategies/strategy';
-import { placeConnection } from './backends/placement';
+import type { BackendState } from './strategies/strategy';
 import { SourceAddressPool } from './backends/source-addresses';
 import { handleUpgrade } from './websocket/upgrade';
-import { HealthChecker } from './backends/health';
 import { EdgeGuard } from './edge/edge-guard';
+import { resolveRoutes } from './routing/resolve-routes';
+import { Route, type RouteHost } from './routing/route';
+import { Router } from './routing/router';
+import { attachLogger, rejectionLogger, resolveLogger } from './logging/proxy-log';
+import { createMiddleware, type ConnectMiddleware, type MiddlewareOptions } from './adapters/middleware';
+import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
 import { Listener, onClientError } from './edge/listener';
 import { ProxyMetrics } from './admin/proxy-metrics';
 import { renderExposition } from './admin/metric-families';
@@ -59,6 +63,28 @@ export interface DrainOptions {
    * @defaultValue 1012 (Service Restart)
    */
   readonly code?: number;
+  /**
+   * The route whose backend is meant (backend ids are unique within a route).
+   * @defaultValue `'default'`, the route of the top-level `backends`
+   */
+  readonly route?: string;
+}
+
+/**
+ * Which route a runtime membership call is about.
+ *
+ * @example
+ * ```ts
+ * import type { RouteSelector } from '@switchboard/proxy';
+ * const where: RouteSelector = { route: 'api' };
+ * ```
+ */
+export interface RouteSelector {
+  /**
+   * A route id from `options.routes`.
+   * @defaultValue `'default'`, the route of the top-level `backends`
+   */
+  readonly route?: string;
 }
 
 /**
@@ -107,82 +133,69 @@ export interface HandleRequestOptions {
 export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #options: ResolvedOptions;
   readonly #table = new ConnectionTable();
-  readonly #pool: BackendPool;
-  readonly #live = new Set<LiveConnection>();
-  readonly #dispatchers: BackendDispatchers;
-  readonly #ctx: ProxyContext;
+  /** Every route by id; `default` holds the top-level backends. Each owns its pool, strategy and health. */
+  readonly #routes = new Map<string, Route>();
+  readonly #router: Router;
   #listeners: Listener[] = [];
   #closing: Promise<void> | undefined;
   readonly #waiters = new Set<() => void>();
-  readonly #health: HealthChecker | undefined;
   readonly #edge: EdgeGuard;
+  /** Hooks and what the request gate needs to answer for them. */
+  readonly #gate: GateDeps;
   readonly #metrics: ProxyMetrics;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
     super();
     this.#options = resolveOptions(options);
-    this.#pool = new BackendPool(this.#options.backends, this.#table, this.#options.panicThreshold);
-    this.#pool.onPanicChange = (panic, healthy, total) => this.emit('panicChange', panic, healthy, total);
+    const resolved = resolveRoutes(options, this.#options);
+    const hooks = resolveHooks(options);
     this.#edge = new EdgeGuard(this.#options);
     this.#metrics = new ProxyMetrics(this, this.#table, () => this.backends());
+    const logger = resolveLogger(options.logger);
+    this.#gate = { hooks, options: this.#options, edge: this.#edge, logRejected: logger === undefined ? undefined : rejectionLogger(logger), isClosing: () => this.#closing !== undefined, reportError: (err) => this.#reportError(err) };
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
-    const strategy = this.#options.strategy;
-    this.#pool.onChange = (all) => strategy.update?.(all);
-    strategy.update?.(this.#pool.all());
-    const responsePolicy: ResponsePolicy = {
-      hidden: compileHidden(this.#options.hiddenHeaders),
-      server: this.#options.server,
-      backendHosts: this.#options.rewriteLocation ? this.#pool.hosts : undefined,
-    };
-    this.#ctx = {
-      options: this.#options,
-      pool: this.#pool,
+    const host: RouteHost = {
       table: this.#table,
-      responsePolicy,
-      live: this.#live,
-      sources: new SourceAddressPool(this.#options.sourceAddresses),
       edge: this.#edge,
+      sources: new SourceAddressPool(this.#options.sourceAddresses),
+      hidden: compileHidden(this.#options.hiddenHeaders),
       isClosing: () => this.#closing !== undefined,
-      open: (req, protocol, exclude) => this.#open(req, protocol, exclude),
-      finish: (backend, entry, reason) => this.#finish(backend, entry, reason),
       reportError: (err) => this.#reportError(err),
-      backendFailed: (backend, kind) => this.#health?.reportFailure(backend.id, kind),
-      backendSucceeded: (backend) => this.#health?.reportSuccess(backend.id),
-      observer: this.#metrics,
-    };
-    this.#dispatchers = new BackendDispatchers(this.#ctx);
-    const { healthCheck, outlierDetection } = this.#options;
-    if (healthCheck !== false || outlierDetection !== false) {
-      const health = new HealthChecker({ active: healthCheck, outlier: outlierDetection });
-      health.on('change', (id, state, reason) => {
-        if (state === 'down' && reason.startsWith('ejected')) this.#metrics.ejected(id);
+      observers: this.#metrics,
+      opened: (entry) => {
+        this.#metrics.opened(entry);
+        if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(entry));
+      },
+      finished: (entry, reason) => {
+        if (entry !== undefined) this.#metrics.closed(entry, reason);
+        if (entry !== undefined && this.listenerCount('connectionClose') > 0) this.emit('connectionClose', toRecord(entry), reason);
+        if (reason !== undefined) this.#reportError(reason);
+        for (const waiter of this.#waiters) waiter();
+      },
+      healthChanged: (route, id, state, reason) => {
+        if (state === 'down' && reason.startsWith('ejected')) this.#metrics.ejected(route.id, id);
         // A draining backend stays draining whatever its health; undrain() reads the health state.
-        if (this.#pool.get(id)?.state !== 'draining') this.#setState(id, state, reason);
-      });
-      for (const b of this.#pool.all()) health.add(b);
-      this.#health = health;
-    }
+        if (route.pool.get(id)?.state !== 'draining') this.#setState(route, id, state, reason);
+      },
+      panicChanged: (route, panic, healthy, total) => this.emit('panicChange', panic, healthy, total, route.id),
+    };
+    for (const spec of resolved.routes) this.#routes.set(spec.id, new Route(spec, host, hooks.onResponse));
+    this.#router = new Router(resolved.table, this.#routes, hooks.onRequest !== undefined || hooks.onResponse !== undefined);
+    if (logger !== undefined) attachLogger(this, logger);
   }
 
-  #open(req: IncomingMessage, protocol: ConnectionProtocol, exclude?: ReadonlySet<string>): Opened | SwitchboardError {
-    const placed = placeConnection({ options: this.#options, pool: this.#pool, table: this.#table, edge: this.#edge }, req, protocol, exclude);
-    if (!('entry' in placed)) return placed;
-    this.#metrics.opened(placed.entry);
-    if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(placed.entry));
-    return placed;
+  /** Every live connection of every route. */
+  #live(): LiveConnection[] {
+    const all: LiveConnection[] = [];
+    for (const r of this.#routes.values()) all.push(...r.live);
+    return all;
   }
 
-  #finish(backend: Backend | undefined, entry: ConnectionEntry | undefined, reason: SwitchboardError | undefined): void {
-    if (entry !== undefined && this.#table.remove(entry)) {
-      entry.release?.();
-      entry.release = undefined;
-      if (backend !== undefined) this.#options.strategy.onConnectionClose?.(backend);
-      this.#metrics.closed(entry, reason);
-      if (this.listenerCount('connectionClose') > 0) this.emit('connectionClose', toRecord(entry), reason);
-    }
-    if (reason !== undefined) this.#reportError(reason);
-    for (const waiter of this.#waiters) waiter();
+  #requireRoute(id: string | undefined): Route {
+    const route = this.#routes.get(id ?? DEFAULT_ROUTE);
+    if (route === undefined) throw new InvalidOptionError(`no route with id ${JSON.stringify(id ?? DEFAULT_ROUTE)}`);
+    return route;
   }
 
   /** Resolves true once `check()` holds after a connection ends, false after `timeout` ms. */
@@ -240,8 +253,39 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * ```
    */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): void => {
-    handleHttpRequest(this.#ctx, this.#dispatchers, req, res, options?.body);
+    this.#serve(req, res, req.url ?? '/', options?.body);
   };
+
+  /** Routes (by `target`, the path the client asked for), runs the gate and forwards. */
+  #serve(req: IncomingMessage, res: ServerResponse, target: string, body: unknown): void {
+    const route = this.#router.forHttp(req, res, this.#options, (err) => this.#reportError(err), target);
+    if (route !== undefined) gateHttp(this.#gate, req, res, () => handleHttpRequest(route.ctx, route.dispatchers, req, res, body));
+  }
+
+  /**
+   * A Connect / Express middleware that proxies every request it gets. It forwards `req.originalUrl`,
+   * so a proxy mounted with `app.use('/api', ...)` keeps `/api` (give the route `stripPrefix: true`
+   * to remove it). Bodies already parsed (`req.body`) are forwarded as {@link HandleRequestOptions.body}
+   * says. WebSocket upgrades never reach Express: hand the server's `upgrade` event to
+   * {@link Proxy.handleUpgrade}.
+   *
+   * @example
+   * ```ts
+   * import express from 'express';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ routes: [{ id: 'api', path: '/api', backends: ['http://127.0.0.1:9001'] }] });
+   * const app = express();
+   * app.use('/api', proxy.middleware());
+   * const server = app.listen(8080);
+   * server.on('upgrade', proxy.handleUpgrade);
+   * ```
+   */
+  middleware(options?: MiddlewareOptions): ConnectMiddleware {
+    return createMiddleware({
+      routes: (req, target) => !(this.#router.resolve(req, target) instanceof Error),
+      serve: (req, res, target, body) => this.#serve(req, res, target, body),
+    }, options);
+  }
 
   /**
    * Handles one upgrade request (WebSocket); for servers or frameworks that own the `upgrade` event.
@@ -256,7 +300,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * ```
    */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    handleUpgrade(this.#ctx, req, socket, head);
+    const route = this.#router.forUpgrade(req, socket, this.#options, (err) => this.#reportError(err));
+    if (route !== undefined) gateUpgrade(this.#gate, req, socket, head, (early) => handleUpgrade(route.ctx, req, socket, early));
   };
 
   /**
@@ -314,13 +359,15 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * import { createProxy } from '@switchboard/proxy';
    * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
    * proxy.addBackend({ url: 'http://127.0.0.1:9002', id: 'b', weight: 2 });
+   * // with routes: proxy.addBackend('http://127.0.0.1:9003', { route: 'api' });
    * ```
    */
-  addBackend(spec: string | BackendSpec): BackendSnapshot {
+  addBackend(spec: string | BackendSpec, options: RouteSelector = {}): BackendSnapshot {
+    const route = this.#requireRoute(options.route);
     const resolved = resolveBackend(spec, 'backend');
-    if (this.#pool.get(resolved.id) !== undefined) throw new InvalidOptionError(`backend id already in use: ${resolved.id}`);
-    const backend = this.#pool.add(resolved);
-    this.#health?.add(backend);
+    if (route.pool.get(resolved.id) !== undefined) throw new InvalidOptionError(`backend id already in use: ${resolved.id}`);
+    const backend = route.pool.add(resolved);
+    route.health?.add(backend);
     const snapshot = backend.snapshot();
     this.emit('backendAdd', snapshot);
     return snapshot;
@@ -340,11 +387,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * ```
    */
   async removeBackend(id: string, options: { drain?: boolean } & DrainOptions = {}): Promise<void> {
-    const backend = this.#requireBackend(id);
+    const route = this.#requireRoute(options.route);
+    const backend = this.#requireBackend(route, id);
     if (options.drain === true) await this.drain(id, options);
-    if (this.#pool.remove(id) === undefined) return;
-    this.#health?.remove(id);
-    this.#dispatchers.forget(id);
+    if (route.pool.remove(id) === undefined) return;
+    route.health?.remove(id);
+    route.dispatchers.forget(id);
     this.emit('backendRemove', backend.snapshot());
   }
 
@@ -358,12 +406,13 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * proxy.setWeight('a', 5);
    * ```
    */
-  setWeight(id: string, weight: number): void {
-    const backend = this.#requireBackend(id);
+  setWeight(id: string, weight: number, options: RouteSelector = {}): void {
+    const route = this.#requireRoute(options.route);
+    const backend = this.#requireBackend(route, id);
     if (!Number.isInteger(weight) || weight < 1) throw new InvalidOptionError(`weight must be a positive integer, got ${String(weight)}`);
     const previous = backend.weight;
     if (previous === weight) return;
-    this.#pool.setWeight(id, weight);
+    route.pool.setWeight(id, weight);
     this.emit('backendWeightChange', backend.snapshot(), previous);
   }
 
@@ -384,18 +433,19 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * ```
    */
   async drain(id: string, options: DrainOptions = {}): Promise<void> {
-    this.#requireBackend(id);
+    const route = this.#requireRoute(options.route);
+    this.#requireBackend(route, id);
     const timeout = options.timeout ?? this.#options.drainTimeout;
     const code = options.code ?? ERROR_REPLIES.ERR_BACKEND_DRAINING.closeCode;
     if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidOptionError(`drain timeout must be a non-negative number of milliseconds, got ${String(timeout)}`);
     if (!isSendableCloseCode(code)) throw new InvalidOptionError(`drain code must be a close code an endpoint may send (1000-1003, 1007-1014, 3000-4999), got ${String(code)}`);
-    this.#setState(id, 'draining', 'drain requested');
-    for (const conn of [...this.#live]) {
+    this.#setState(route, id, 'draining', 'drain requested');
+    for (const conn of [...route.live]) {
       if (conn.backendId === id) conn.close(code, 'backend draining', timeout, new BackendDrainingError('backend is draining', { backendId: id }));
     }
-    const empty = (): boolean => this.#table.countFor(id) === 0;
+    const empty = (): boolean => this.#table.countFor(id, route.id) === 0;
     if (await this.#waitUntil(empty, timeout)) return;
-    for (const conn of [...this.#live]) if (conn.backendId === id) conn.teardown(new BackendDrainingError('drain timeout: connection destroyed', { backendId: id }));
+    for (const conn of [...route.live]) if (conn.backendId === id) conn.teardown(new BackendDrainingError('drain timeout: connection destroyed', { backendId: id }));
   }
 
   /**
@@ -409,22 +459,23 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * proxy.undrain('a');
    * ```
    */
-  undrain(id: string): void {
-    const backend = this.#requireBackend(id);
-    if (backend.state === 'draining') this.#setState(id, this.#health?.state(id) ?? 'up', 'undrain requested');
+  undrain(id: string, options: RouteSelector = {}): void {
+    const route = this.#requireRoute(options.route);
+    const backend = this.#requireBackend(route, id);
+    if (backend.state === 'draining') this.#setState(route, id, route.health?.state(id) ?? 'up', 'undrain requested');
   }
 
-  #requireBackend(id: string): Backend {
-    const backend = this.#pool.get(id);
-    if (backend === undefined) throw new InvalidOptionError(`no backend with id ${JSON.stringify(id)}`);
+  #requireBackend(route: Route, id: string): Backend {
+    const backend = route.pool.get(id);
+    if (backend === undefined) throw new InvalidOptionError(`no backend with id ${JSON.stringify(id)}${route.id === DEFAULT_ROUTE ? '' : ` in route ${JSON.stringify(route.id)}`}`);
     return backend;
   }
 
-  #setState(id: string, state: BackendState, reason: string): void {
-    const backend = this.#pool.get(id);
+  #setState(route: Route, id: string, state: BackendState, reason: string): void {
+    const backend = route.pool.get(id);
     if (backend === undefined) return;
     const previous = backend.current;
-    if (!this.#pool.setState(id, state)) return;
+    if (!route.pool.setState(id, state)) return;
     const snapshot = backend.snapshot();
     this.#metrics.stateChanged(snapshot, previous, reason);
     this.emit('backendStateChange', snapshot, previous, reason);
@@ -441,8 +492,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * console.log(proxy.isPanicking()); // false
    * ```
    */
-  isPanicking(): boolean {
-    return this.#pool.panic;
+  isPanicking(options: RouteSelector = {}): boolean {
+    return this.#requireRoute(options.route).pool.panic;
   }
 
   /**
@@ -470,7 +521,9 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * ```
    */
   backends(): BackendSnapshot[] {
-    return this.#pool.all().map((b) => b.snapshot());
+    const out: BackendSnapshot[] = [];
+    for (const route of this.#routes.values()) for (const b of route.pool.all()) out.push(b.snapshot());
+    return out;
   }
 
   /**
@@ -568,7 +621,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       this.#closing = this.#shutdown(false, 0);
       return this.#closing;
     }
-    for (const conn of [...this.#live]) conn.abort();
+    for (const conn of this.#live()) conn.abort();
     return this.#closing;
   }
 
@@ -578,13 +631,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const serversClosed = Promise.all(listeners.map((l) => l.close()));
     if (graceful) {
       const code = ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode;
-      for (const conn of [...this.#live]) conn.close(code, 'proxy shutting down', closeTimeout, new ProxyClosingError('proxy is shutting down', { backendId: conn.backendId }));
-      await this.#waitUntil(() => this.#live.size === 0, closeTimeout);
+      for (const conn of this.#live()) conn.close(code, 'proxy shutting down', closeTimeout, new ProxyClosingError('proxy is shutting down', { backendId: conn.backendId }));
+      await this.#waitUntil(() => this.#live().length === 0, closeTimeout);
     }
-    for (const conn of [...this.#live]) conn.abort();
+    for (const conn of this.#live()) conn.abort();
     for (const l of listeners) l.server.closeAllConnections();
-    await this.#health?.close();
-    await this.#dispatchers.close(graceful);
+    await Promise.all([...this.#routes.values()].map((r) => r.close(graceful)));
     await serversClosed;
   }
 }

@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'ERR_CLIENT_LIMIT'
   | 'ERR_MESSAGE_TOO_BIG'
   | 'ERR_BODY_CONSUMED'
+  | 'ERR_NO_ROUTE'
+  | 'ERR_HOOK_FAILED'
   | 'ERR_WS_PROTOCOL'
   | 'ERR_CLIENT_BODY'
   | 'ERR_REQUEST_BODY_MISMATCH';
@@ -84,6 +86,8 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_CLIENT_LIMIT: { status: 429, closeCode: 1008 },
   ERR_MESSAGE_TOO_BIG: { status: 0, closeCode: 1009 },
   ERR_BODY_CONSUMED: { status: 500, closeCode: 1011 },
+  ERR_NO_ROUTE: { status: 404, closeCode: 1008 },
+  ERR_HOOK_FAILED: { status: 500, closeCode: 1011 },
   ERR_WS_PROTOCOL: { status: 0, closeCode: 1002 },
   ERR_CLIENT_BODY: { status: 400, closeCode: 1002 },
   ERR_REQUEST_BODY_MISMATCH: { status: 500, closeCode: 1011 },
@@ -552,4 +556,41 @@ export class ClientBodyError extends SwitchboardError {
 export class RequestBodyMismatchError extends SwitchboardError {
   readonly code = 'ERR_REQUEST_BODY_MISMATCH' as const;
   override readonly name = 'RequestBodyMismatchError';
+}
+
+/**
+ * No route matches the request's Host and path, and there is no default route (top-level `backends`).
+ * Answered 404 with the generic body before any backend is contacted.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@switchboard/proxy';
+ * const proxy = createProxy({ routes: [{ id: 'api', path: '/api', backends: ['http://127.0.0.1:9001'] }] });
+ * proxy.on('error', (err) => {
+ *   if (err.code === 'ERR_NO_ROUTE') console.warn('unrouted request from', err.clientAddress);
+ * });
+ * ```
+ */
+export class NoRouteError extends SwitchboardError {
+  readonly code = 'ERR_NO_ROUTE' as const;
+  override readonly name = 'NoRouteError';
+}
+
+/**
+ * A user hook (`rewrite`, `onRequest`, `onResponse`, `errorResponse`) threw, rejected or returned
+ * something unusable. The client gets 500 with the generic body (or the connection is cut when the
+ * response had begun); the hook's error is the `cause`. The proxy keeps serving.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@switchboard/proxy';
+ * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], rewrite: (p) => p });
+ * proxy.on('error', (err) => {
+ *   if (err.code === 'ERR_HOOK_FAILED') console.error('hook failed', err.cause);
+ * });
+ * ```
+ */
+export class HookError extends SwitchboardError {
+  readonly code = 'ERR_HOOK_FAILED' as const;
+  override readonly name = 'HookError';
 }

@@ -39,6 +39,7 @@ export interface ProxyEvents {
   /**
    * Panic mode began (`panic` true) or ended: fewer than `panicThreshold` percent of the `total`
    * non-draining backends were `healthy`, so new connections go to all of them, down ones included.
+   * `route` is the route whose pool it is (`default` for the top-level backends).
    */
-  panicChange: [panic: boolean, healthy: number, total: number];
+  panicChange: [panic: boolean, healthy: number, total: number, route: string];
 }

@@ -1,5 +1,10 @@
 export { createProxy, Proxy } from './create-proxy';
 export type { DrainOptions, HandleRequestOptions } from './create-proxy';
+export type { RouteSelector } from './create-proxy';
+export type { ForwardingOptions, PerRouteOptionName, RouteOptions, RoutingOptions } from './routing/route-options';
+export type { LoggingOptions, ProxyLogger } from './logging/logger-option';
+export type { ConnectMiddleware, MiddlewareOptions } from './adapters/middleware';
+export type { ErrorReply, HookOptions, ProxyResponseHead, RequestHookContext, ResponseHookContext } from './routing/hook-options';
 export type { ProxyEvents } from './events';
 export { DEFAULT_HIDDEN_HEADERS } from './options';
 export type { BackendSpec, BackendTlsOptions, HideHeadersOption, ProxyOptions } from './options';
@@ -37,6 +42,7 @@ export {
   isSwitchboardError,
 } from './errors';
 export { ClientBodyError, RequestBodyMismatchError } from './errors';
+export { HookError, NoRouteError } from './errors';
 export type { ErrorCode, ErrorContext } from './errors';
 export * from './strategies/index';
 export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION, resolveHealthCheckOptions, resolveOutlierDetectionOptions } from './backends/health-options';

@@ -3,6 +3,9 @@ import type { OriginPattern } from './edge/origin-policy';
 import type { TrustProxySetting } from './edge/trust-proxy';
 import type { StrategyName } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
+import type { RoutingOptions } from './routing/route-options';
+import type { HookOptions } from './routing/hook-options';
+import type { LoggingOptions } from './logging/logger-option';
 
 
 /**
@@ -15,7 +18,7 @@ import type { Strategy } from './strategies/strategy';
  * ```
  */
 export interface BackendSpec {
-  /** Base URL: `http:`/`ws:` or `https:`/`wss:`, host and port. Its path is ignored. */
+  /** Base URL: `http:`/`ws:` or `https:`/`wss:`, host and port. */
   readonly url: string;
   /**
    * Stable id used by strategies, events and the connection table.
@@ -90,9 +93,12 @@ export interface BackendTlsOptions {
  * const proxy = createProxy(options);
  * ```
  */
-export interface ProxyOptions {
-  /** The backend pool: URLs or {@link BackendSpec}s. At least one. */
-  readonly backends: readonly (string | BackendSpec)[];
+export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOptions {
+  /**
+   * The backend pool: URLs or {@link BackendSpec}s. At least one, unless `routes` are given: then
+   * these make the route `default`, which serves requests no route matches.
+   */
+  readonly backends?: readonly (string | BackendSpec)[];
   /**
    * A built-in strategy name or a {@link Strategy} object.
    * @defaultValue `'round-robin'`

@@ -4,6 +4,8 @@
  * @internal
  */
 import { InvalidOptionError } from './errors';
+import { checkOptionNames } from './option-names';
+import { checkBackendUrlForm } from './routing/backend-url';
 import { resolveHealthCheckOptions, resolveOutlierDetectionOptions, type HealthCheckOptions, type OutlierDetectionOptions } from './backends/health-options';
 import { DEFAULT_HIDDEN_HEADERS, DEFAULTS, type BackendTlsOptions, type ProxyOptions } from './options';
 import type { OriginPattern } from './edge/origin-policy';
@@ -122,6 +124,7 @@ export function resolveBackend(spec: unknown, where: string): ResolvedBackendSpe
     fail(`${where}.url is not a valid URL: ${url}`);
   }
   if (!BACKEND_PROTOCOLS.has(parsed.protocol)) fail(`${where}.url must use http:, https:, ws: or wss:, got ${parsed.protocol}`);
+  checkBackendUrlForm(parsed, where);
   if (id !== undefined && (typeof id !== 'string' || id.length === 0)) fail(`${where}.id must be a non-empty string`);
   if (weight !== undefined && (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1)) {
     fail(`${where}.weight must be a positive integer, got ${String(weight)}`);
@@ -177,8 +180,10 @@ function resolveStrategy(value: unknown): Strategy {
  */
 export function resolveOptions(input: ProxyOptions): ResolvedOptions {
   if (typeof input !== 'object' || input === null) fail('options must be an object');
-  const { backends } = input;
-  if (!Array.isArray(backends) || backends.length === 0) fail('options.backends must be a non-empty array');
+  checkOptionNames(input);
+  // With routes, top-level backends are optional: they only make the default route.
+  const backends = input.backends === undefined && input.routes !== undefined ? [] : input.backends;
+  if (!Array.isArray(backends) || (backends.length === 0 && input.routes === undefined)) fail('options.backends must be a non-empty array');
   const resolved = backends.map((b, i) => resolveBackend(b, `options.backends[${i}]`));
   const seen = new Set<string>();
   for (const b of resolved) {

@@ -171,9 +171,9 @@ export function createAdminHandler(proxy: Proxy, options: AdminOptions): AdminHa
         throw new AdminHttpError(405, 'use DELETE');
       }
       if (method !== 'POST') throw new AdminHttpError(405, 'use POST');
-      if (action === 'drain') return drainBackend(proxy, id, req, bodyLimit);
-      if (action === 'undrain') return undrainBackend(proxy, id, req, bodyLimit);
-      return setBackendWeight(proxy, id, req, bodyLimit);
+      if (action === 'drain') return drainBackend(proxy, id, url.searchParams, req, bodyLimit);
+      if (action === 'undrain') return undrainBackend(proxy, id, url.searchParams, req, bodyLimit);
+      return setBackendWeight(proxy, id, url.searchParams, req, bodyLimit);
     }
     throw new AdminHttpError(404, 'no such route');
   };

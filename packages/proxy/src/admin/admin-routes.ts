@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Proxy } from '../create-proxy';
+import { DEFAULT_ROUTE } from '../connection-table';
 import { InvalidOptionError } from '../errors';
 import { AdminHttpError, onlyKeys, optionalInteger, optionalString, readJsonObject } from './json-body';
 import { backendView, connectionView, type BackendView, type ConnectionView } from './views';
@@ -12,8 +13,11 @@ export interface JsonAnswer {
 
 const MAX_PAGE = 1000;
 
-function requireBackend(proxy: Proxy, id: string): void {
-  if (!proxy.backends().some((b) => b.id === id)) throw new AdminHttpError(404, `no backend with id ${JSON.stringify(id)}`);
+/** The `route` query parameter (default `default`) of a backend action, checked to hold backend `id`. */
+function requireBackend(proxy: Proxy, id: string, query: URLSearchParams): { route: string } {
+  const route = query.get('route') ?? DEFAULT_ROUTE;
+  if (!proxy.backends().some((b) => b.id === id && b.route === route)) throw new AdminHttpError(404, `no backend with id ${JSON.stringify(id)} in route ${JSON.stringify(route)}`);
+  return { route };
 }
 
 function integerParam(query: URLSearchParams, key: string, fallback: number, min: number, max: number): number {
@@ -61,29 +65,30 @@ export function listConnections(proxy: Proxy, query: URLSearchParams, defaultPag
 /** `POST /api/backends` with `{ url, id?, weight?, maxConnections? }`. @internal */
 export async function addBackend(proxy: Proxy, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
   const body = await readJsonObject(req, bodyLimit);
-  onlyKeys(body, ['url', 'id', 'weight', 'maxConnections']);
+  onlyKeys(body, ['url', 'id', 'weight', 'maxConnections', 'route']);
+  const route = optionalString(body, 'route', 256) ?? DEFAULT_ROUTE;
   const url = optionalString(body, 'url');
   if (url === undefined) throw new AdminHttpError(400, '"url" is required');
   const id = optionalString(body, 'id', 256);
   const weight = optionalInteger(body, 'weight', 1, 1_000_000);
   const maxConnections = optionalInteger(body, 'maxConnections', 1);
-  if (id !== undefined && proxy.backends().some((b) => b.id === id)) throw new AdminHttpError(409, `backend id already in use: ${id}`);
+  if (id !== undefined && proxy.backends().some((b) => b.id === id && b.route === route)) throw new AdminHttpError(409, `backend id already in use: ${id}`);
   try {
-    const added = proxy.addBackend({ url, ...(id !== undefined && { id }), ...(weight !== undefined && { weight }), ...(maxConnections !== undefined && { maxConnections }) });
+    const added = proxy.addBackend({ url, ...(id !== undefined && { id }), ...(weight !== undefined && { weight }), ...(maxConnections !== undefined && { maxConnections }) }, { route });
     return { status: 201, body: { backend: backendView(added, true) } };
   } catch (err) {
-    if (err instanceof InvalidOptionError) throw new AdminHttpError(err.message.includes('already in use') ? 409 : 400, err.message);
+    if (err instanceof InvalidOptionError) throw new AdminHttpError(err.message.includes('already in use') ? 409 : err.message.startsWith('no route') ? 404 : 400, err.message);
     throw err;
   }
 }
 
 /** `DELETE /api/backends/:id?drain=false&timeout=ms`: drains (unless `drain=false`), then removes. @internal */
 export async function removeBackend(proxy: Proxy, id: string, query: URLSearchParams): Promise<JsonAnswer> {
-  requireBackend(proxy, id);
+  const { route } = requireBackend(proxy, id, query);
   const drainParam = query.get('drain');
   if (drainParam !== null && drainParam !== 'true' && drainParam !== 'false') throw new AdminHttpError(400, 'query "drain" must be true or false');
   const timeout = query.get('timeout') === null ? undefined : integerParam(query, 'timeout', 0, 0, 3_600_000);
-  await proxy.removeBackend(id, { drain: drainParam !== 'false', ...(timeout !== undefined && { timeout }) });
+  await proxy.removeBackend(id, { route, drain: drainParam !== 'false', ...(timeout !== undefined && { timeout }) });
   return { status: 200, body: { removed: id } };
 }
 
@@ -92,14 +97,14 @@ export async function removeBackend(proxy: Proxy, id: string, query: URLSearchPa
  * `draining` from this moment); the drain goes on in the background.
  * @internal
  */
-export async function drainBackend(proxy: Proxy, id: string, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
+export async function drainBackend(proxy: Proxy, id: string, query: URLSearchParams, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
   const body = await readJsonObject(req, bodyLimit);
   onlyKeys(body, ['timeout', 'code']);
-  requireBackend(proxy, id);
+  const { route } = requireBackend(proxy, id, query);
   const timeout = optionalInteger(body, 'timeout', 0, 3_600_000);
   const code = optionalInteger(body, 'code', 1000, 4999);
   // drain() validates synchronously before its first await; a bad close code surfaces here as a 400.
-  const draining = proxy.drain(id, { ...(timeout !== undefined && { timeout }), ...(code !== undefined && { code }) });
+  const draining = proxy.drain(id, { route, ...(timeout !== undefined && { timeout }), ...(code !== undefined && { code }) });
   const early = await Promise.race([draining.then(() => undefined), new Promise<undefined>((r) => setImmediate(r, undefined))]).catch((err: unknown) => err);
   if (early instanceof InvalidOptionError) throw new AdminHttpError(400, early.message);
   draining.catch(() => undefined);
@@ -107,20 +112,20 @@ export async function drainBackend(proxy: Proxy, id: string, req: IncomingMessag
 }
 
 /** `POST /api/backends/:id/undrain`. @internal */
-export async function undrainBackend(proxy: Proxy, id: string, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
+export async function undrainBackend(proxy: Proxy, id: string, query: URLSearchParams, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
   onlyKeys(await readJsonObject(req, bodyLimit), []);
-  requireBackend(proxy, id);
-  proxy.undrain(id);
+  const { route } = requireBackend(proxy, id, query);
+  proxy.undrain(id, { route });
   return { status: 200, body: { undrained: id } };
 }
 
 /** `POST /api/backends/:id/weight` with `{ weight }`. @internal */
-export async function setBackendWeight(proxy: Proxy, id: string, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
+export async function setBackendWeight(proxy: Proxy, id: string, query: URLSearchParams, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
   const body = await readJsonObject(req, bodyLimit);
   onlyKeys(body, ['weight']);
   const weight = optionalInteger(body, 'weight', 1, 1_000_000);
   if (weight === undefined) throw new AdminHttpError(400, '"weight" is required');
-  requireBackend(proxy, id);
-  proxy.setWeight(id, weight);
+  const { route } = requireBackend(proxy, id, query);
+  proxy.setWeight(id, weight, { route });
   return { status: 200, body: { id, weight } };
 }

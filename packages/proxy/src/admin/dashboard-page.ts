@@ -98,8 +98,8 @@ td.num, th.num { text-align:right; }
   function fmtBytes(n) { return n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB'; }
   function fmtAge(ms) { const s = Math.floor(ms / 1000); return s < 60 ? s + 's' : s < 3600 ? Math.floor(s / 60) + 'm ' + (s % 60) + 's' : Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm'; }
 
-  async function act(id, action) {
-    try { await api('api/backends/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }); }
+  async function act(id, route, action) {
+    try { await api('api/backends/' + encodeURIComponent(id) + '/' + action + '?route=' + encodeURIComponent(route), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }); }
     catch (err) { if (err instanceof Unauthorized) return showLogin('Token refused.'); alert(action + ' failed: ' + err.message); }
     refresh();
   }
@@ -107,12 +107,12 @@ td.num, th.num { text-align:right; }
     const box = $('backends');
     box.replaceChildren();
     for (const b of backends) {
-      const row = el('div', 'backend'); row.dataset.backend = b.id;
+      const row = el('div', 'backend'); row.dataset.backend = b.id; row.dataset.route = b.route;
       const sw = el('span', 'swatch'); sw.style.background = color(b.id);
       const btn = el('button', '', b.state === 'draining' ? 'Undrain' : 'Drain');
       btn.dataset.action = b.state === 'draining' ? 'undrain' : 'drain';
-      btn.addEventListener('click', () => act(b.id, btn.dataset.action));
-      row.append(sw, el('span', 'bid', b.id), el('span', 'weight', 'w' + b.weight), el('span', 'state ' + b.state, b.state), el('span', 'count', String(b.activeConnections)), btn);
+      btn.addEventListener('click', () => act(b.id, b.route, btn.dataset.action));
+      row.append(sw, el('span', 'bid', b.route === 'default' ? b.id : b.route + ' / ' + b.id), el('span', 'weight', 'w' + b.weight), el('span', 'state ' + b.state, b.state), el('span', 'count', String(b.activeConnections)), btn);
       if (b.url) row.title = b.url;
       box.append(row);
     }

@@ -5,6 +5,7 @@ import { routeLabel } from './route-label';
 /** A backend as the admin API shows it; `url` only to a caller who gave the token. @internal */
 export interface BackendView {
   readonly id: string;
+  readonly route: string;
   readonly url?: string;
   readonly weight: number;
   readonly state: string;
@@ -15,7 +16,7 @@ export interface BackendView {
 
 /** @internal */
 export function backendView(b: BackendSnapshot, showAddress: boolean): BackendView {
-  const view = { id: b.id, weight: b.weight, state: b.state, activeConnections: b.activeConnections, maxConnections: Number.isFinite(b.maxConnections) ? b.maxConnections : null };
+  const view = { id: b.id, route: b.route, weight: b.weight, state: b.state, activeConnections: b.activeConnections, maxConnections: Number.isFinite(b.maxConnections) ? b.maxConnections : null };
   return showAddress ? { ...view, url: b.url } : view;
 }
 

@@ -1,4 +1,4 @@
-import type { ConnectionTable } from '../connection-table';
+import { DEFAULT_ROUTE, type ConnectionTable } from '../connection-table';
 import { hostKey } from '../http/header-policy';
 import type { ResolvedBackendSpec } from '../resolve-options';
 import type { BackendState, BackendView } from '../strategies/strategy';
@@ -21,6 +21,8 @@ export interface BackendSnapshot {
   readonly state: BackendState;
   readonly activeConnections: number;
   readonly maxConnections: number;
+  /** The route whose pool holds this backend (`default` for top-level `backends`). */
+  readonly route: string;
 }
 
 /**
@@ -61,14 +63,17 @@ export class Backend implements BackendView {
   readonly target: URL;
   /** True for https:/wss: backends. */
   readonly secure: boolean;
+  /** The route whose pool holds this backend. */
+  readonly route: string;
   weight: number;
   current: BackendState = 'up';
   maxConnections: number;
   readonly #table: ConnectionTable;
   readonly #panic: { readonly active: boolean };
 
-  constructor(spec: ResolvedBackendSpec, table: ConnectionTable, panic: { readonly active: boolean }) {
+  constructor(spec: ResolvedBackendSpec, table: ConnectionTable, panic: { readonly active: boolean }, route = DEFAULT_ROUTE) {
     this.id = spec.id;
+    this.route = route;
     this.target = spec.url;
     this.url = spec.url.href;
     this.secure = spec.url.protocol === 'https:' || spec.url.protocol === 'wss:';
@@ -83,7 +88,7 @@ export class Backend implements BackendView {
   }
 
   get activeConnections(): number {
-    return this.#table.countFor(this.id);
+    return this.#table.countFor(this.id, this.route);
   }
 
   /** Host and port to open a TCP connection to. */
@@ -104,6 +109,7 @@ export class Backend implements BackendView {
       state: this.current,
       activeConnections: this.activeConnections,
       maxConnections: this.maxConnections,
+      route: this.route,
     });
   }
 }
@@ -132,11 +138,14 @@ export class BackendPool {
   /** Shared with every backend, which reads it for its effective state. */
   readonly #panic = { active: false };
   readonly #panicThreshold: number;
+  /** The route this pool serves. */
+  readonly route: string;
 
-  constructor(specs: readonly ResolvedBackendSpec[], table: ConnectionTable, panicThreshold = 0) {
+  constructor(specs: readonly ResolvedBackendSpec[], table: ConnectionTable, panicThreshold = 0, route = DEFAULT_ROUTE) {
     this.#table = table;
     this.#panicThreshold = panicThreshold;
-    for (const spec of specs) this.#insert(new Backend(spec, table, this.#panic));
+    this.route = route;
+    for (const spec of specs) this.#insert(new Backend(spec, table, this.#panic, route));
     this.#changed();
   }
 
@@ -172,7 +181,7 @@ export class BackendPool {
 
   /** Adds a backend; the caller has checked that its id is new. */
   add(spec: ResolvedBackendSpec): Backend {
-    const backend = new Backend(spec, this.#table, this.#panic);
+    const backend = new Backend(spec, this.#table, this.#panic, this.route);
     this.#insert(backend);
     this.#changed();
     return backend;
@@ -209,7 +218,7 @@ export class BackendPool {
     if (!this.#anyLimit && this.#cached !== undefined) return this.#cached;
     const out: Backend[] = [];
     for (const b of this.#all) {
-      if (b.state === 'up' && this.#table.countFor(b.id) < b.maxConnections) out.push(b);
+      if (b.state === 'up' && this.#table.countFor(b.id, this.route) < b.maxConnections) out.push(b);
     }
     if (!this.#anyLimit) this.#cached = out;
     return out;

@@ -42,11 +42,11 @@ export function placeConnection(
   const pick: PickContext = exclude === undefined ? { req, client, protocol } : { req, client, protocol, avoid: exclude };
   const chosen = candidates.length === 0 ? undefined : options.strategy.pick(pick, candidates);
   const backend = chosen === undefined ? undefined : pool.get(chosen.id);
-  if (backend === undefined || backend.state !== 'up' || table.countFor(backend.id) >= backend.maxConnections || exclude?.has(backend.id)) {
+  if (backend === undefined || backend.state !== 'up' || table.countFor(backend.id, backend.route) >= backend.maxConnections || exclude?.has(backend.id)) {
     release?.();
     return new NoBackendError(candidates.length === 0 ? 'no backend available' : `strategy ${options.strategy.name} found no backend`, context());
   }
-  const entry: ConnectionEntry = table.add(client.address, client.port, backend.id, protocol);
+  const entry: ConnectionEntry = table.add(client.address, client.port, backend.id, protocol, backend.route);
   entry.release = release;
   options.strategy.onConnectionOpen?.(backend, pick);
   return { backend, entry, pick };

@@ -2,6 +2,35 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { SwitchboardError } from '../errors';
 
+/**
+ * The embedder's `errorResponse` for a request, registered under its ServerResponse's request or its
+ * upgrade socket. Returns the custom answer's parts, or undefined to keep the generic one.
+ * @internal
+ */
+export type ErrorResponder = (err: SwitchboardError) => { status: number; headers: Readonly<Record<string, string>>; body: string | Buffer } | undefined;
+
+const responders = new WeakMap<object, ErrorResponder>();
+const delegates = new WeakMap<object, (err: SwitchboardError) => void>();
+
+/** Hands the proxy's own errors for this request to `delegate` (a middleware's `next`) instead of answering. @internal */
+export function setErrorDelegate(req: object, delegate: (err: SwitchboardError) => void): void {
+  delegates.set(req, delegate);
+}
+
+/** Lets `errorResponse` shape the proxy's own error answers for this request (key: its req or upgrade socket). @internal */
+export function setErrorResponder(key: object, responder: ErrorResponder): void {
+  responders.set(key, responder);
+}
+
+/** `base` with `overrides` replacing same-named headers whatever their case. */
+function withOverrides(base: Record<string, string>, overrides: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  if (overrides === undefined) return base;
+  const replaced = new Set(Object.keys(overrides).map((n) => n.toLowerCase()));
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(base)) if (!replaced.has(name.toLowerCase())) out[name] = value;
+  return Object.assign(out, overrides);
+}
+
 /** Sockets the proxy already sent an error answer on. */
 const answered = new WeakSet<object>();
 
@@ -44,9 +73,16 @@ export function sendHttpError(res: ServerResponse, err: SwitchboardError, retryA
     res.destroy();
     return;
   }
-  const body = bodyFor(err.status);
+  const delegate = res.req === undefined ? undefined : delegates.get(res.req);
+  if (delegate !== undefined) {
+    delegates.delete(res.req);
+    delegate(err);
+    return;
+  }
+  const custom = res.req === undefined ? undefined : responders.get(res.req)?.(err);
+  const body = custom?.body ?? bodyFor(err.status);
   answered.add(res.socket ?? res);
-  res.writeHead(err.status, { ...errorHeaders(err, retryAfter, server), 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(custom?.status ?? err.status, { ...withOverrides(errorHeaders(err, retryAfter, server), custom?.headers), 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -60,6 +96,11 @@ export function sendRawError(socket: Duplex, err: SwitchboardError, retryAfter: 
     socket.destroy();
     return;
   }
+  const custom = responders.get(socket)?.(err);
+  if (custom !== undefined) {
+    sendRawStatus(socket, custom.status, withOverrides(errorHeaders(err, retryAfter, server), custom.headers), custom.body);
+    return;
+  }
   sendRawStatus(socket, err.status, errorHeaders(err, retryAfter, server));
 }
 
@@ -69,11 +110,11 @@ export function sendRawError(socket: Duplex, err: SwitchboardError, retryAfter: 
  * socket answered, and destroys it once the answer is flushed.
  * @internal
  */
-export function sendRawStatus(socket: Duplex, status: number, headers: Readonly<Record<string, string>>): void {
-  const body = bodyFor(status);
+export function sendRawStatus(socket: Duplex, status: number, headers: Readonly<Record<string, string>>, customBody?: string | Buffer): void {
+  const body = customBody ?? bodyFor(status);
   answered.add(socket);
   const all: Record<string, string> = { ...headers, Connection: 'close', 'Content-Length': String(Buffer.byteLength(body)) };
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
   for (const [name, value] of Object.entries(all)) head += `${name}: ${value}\r\n`;
-  socket.end(`${head}\r\n${body}`, () => socket.destroy());
+  socket.end(Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), typeof body === 'string' ? Buffer.from(body) : body]), () => socket.destroy());
 }

@@ -25,6 +25,7 @@ import {
   type SwitchboardError,
 } from '../errors';
 import { passiveFailureOf } from '../backends/outlier-detector';
+import { editForwardHeaders, editResponseHead, forwardPath } from '../routing/forward-plan';
 import { filterResponseHeaders, filterTrailers, forwardRequestHeaders, KEEP_NONE, publicOriginOf, requestHost } from './header-policy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
@@ -229,7 +230,8 @@ class HttpExchange implements LiveConnection {
   #send(): void {
     const { options } = this.#ctx;
     const req = this.#req;
-    const headers = forwardRequestHeaders(req.rawHeaders, {
+    const backend = this.#opened.backend;
+    const headers = editForwardHeaders(forwardRequestHeaders(req.rawHeaders, {
       clientAddress: this.#opened.entry.clientAddress,
       priorChain: this.#ctx.edge.forwardedChain(req),
       peerAddress: req.socket.remoteAddress ?? '',
@@ -238,13 +240,13 @@ class HttpExchange implements LiveConnection {
       forwarded: options.forwarded,
       upgrade: false,
       fallbackHost: requestHost(req),
-    });
+    }), req, backend);
     const replay = this.#replay;
     const attempt = new Attempt(this);
     this.#attempt = attempt;
-    this.#dispatchers.get(this.#opened.backend).dispatch(
+    this.#dispatchers.get(backend).dispatch(
       // undici destroys a stream body it has finished with, so it gets a wrapper, never the request itself.
-      { path: req.url ?? '/', method: req.method ?? 'GET', headers: replay === undefined ? headers : withReplayHeaders(headers, replay), body: replay?.bytes ?? (this.#hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null) },
+      { path: forwardPath(req, backend), method: req.method ?? 'GET', headers: replay === undefined ? headers : withReplayHeaders(headers, replay), body: replay?.bytes ?? (this.#hasBody ? Readable.from(this.#countedBody(), { objectMode: false }) : null) },
       attempt,
     );
   }
@@ -284,6 +286,7 @@ class HttpExchange implements LiveConnection {
     if (statusCode < 200) return true;
     this.#resumeUpstream = resume;
     this.#headersSent = true;
+    this.#opened.entry.status = statusCode;
     const { backend, pick } = this.#opened;
     if (statusCode >= 500) this.#ctx.backendFailed(backend, 'status-5xx');
     else this.#ctx.backendSucceeded(backend);
@@ -293,7 +296,13 @@ class HttpExchange implements LiveConnection {
     const raw: string[] = new Array<string>(rawHeaders.length);
     // latin1 keeps every byte of a header value as it came, whatever its encoding.
     for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
-    const headers = filterResponseHeaders(raw, responsePolicy, publicOriginOf(requestHost(this.#req), this.#proto), KEEP_NONE, extra);
+    const filtered = filterResponseHeaders(raw, responsePolicy, publicOriginOf(requestHost(this.#req), this.#proto), KEEP_NONE, extra);
+    const headers = editResponseHead(filtered, statusCode, this.#req, backend, responsePolicy.hidden);
+    if (!Array.isArray(headers)) {
+      this.#headersSent = false;
+      this.teardown(headers);
+      return false;
+    }
     this.#res.writeHead(statusCode, headers);
     return true;
   }

@@ -27,6 +27,7 @@ import { Splice, type SpliceOwner } from './splice';
 import { bodyFraming, isInterim, parseResponseHead, RefusalBody, serializeRequest, type ResponseHead } from './backend-handshake';
 import { passiveFailureOf } from '../backends/outlier-detector';
 import { checkUpgradeAnswer, upgradeOffer, type UpgradeOffer } from './upgrade-answer';
+import { editForwardHeaders, forwardPath } from '../routing/forward-plan';
 
 
 /** One try at a backend: its socket, timer, the answer's head so far, and a refusal being relayed. */
@@ -161,7 +162,7 @@ class WebSocketTunnel implements LiveConnection {
       ...(reader !== undefined && { onread: reader.onread }),
     });
     const socket = b.secure ? tlsConnect({ ...tlsOptions(options.backendTls, b.host), socket: tcp, ALPNProtocols: ['http/1.1'] }) : tcp;
-    const headers = forwardRequestHeaders(this.#req.rawHeaders, {
+    const headers = editForwardHeaders(forwardRequestHeaders(this.#req.rawHeaders, {
       clientAddress: this.#opened.entry.clientAddress,
       priorChain: this.#ctx.edge.forwardedChain(this.#req),
       peerAddress: this.#req.socket.remoteAddress ?? '',
@@ -170,7 +171,7 @@ class WebSocketTunnel implements LiveConnection {
       forwarded: options.forwarded,
       upgrade: true,
       fallbackHost: requestHost(this.#req),
-    });
+    }), this.#req, b);
     const attempt: Attempt = { socket, reader, timer: undefined, offer: upgradeOffer(headers), head: undefined, interim: 0, refusal: undefined };
     this.#attempt = attempt;
     const current = (): boolean => this.#attempt === attempt && !this.#done;
@@ -204,7 +205,7 @@ class WebSocketTunnel implements LiveConnection {
       if (!current()) return;
       clearTimeout(attempt.timer);
       attempt.timer = setTimeout(() => fail(new HandshakeTimeoutError('backend did not answer the WebSocket handshake in time', this.#errorContext())), options.handshakeTimeout);
-      socket.write(serializeRequest(this.#req.url ?? '/', headers));
+      socket.write(serializeRequest(forwardPath(this.#req, b), headers));
     });
   }
 
