@@ -1,3 +1,5 @@
+// Byte integrity through the relay for every message size. Under the forced-JS run (npm run test:js-data-plane)
+// these specs exercise the JS read buffer (read-buffer.ts); in the default run they hold the native relay to the same bytes.
 import { createServer } from 'node:http';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';

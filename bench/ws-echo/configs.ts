@@ -17,11 +17,12 @@ interface SwitchboardVariant {
 
 /** One line per Switchboard configuration. */
 export const SWITCHBOARD_VARIANTS = {
-  switchboard: { label: 'Switchboard', options: {}, byDefault: true },
+  // The default data plane: the native relay on Linux when the addon is built (the JS splice otherwise).
+  switchboard: { label: 'Switchboard (native data plane)', options: {}, byDefault: true },
   // What the frame tracker costs: run it with BENCH_CONFIGS=switchboard,switchboard-untracked.
   'switchboard-untracked': { label: 'Switchboard, frameTracking: false', options: { frameTracking: false }, byDefault: false },
-  // Issue 11: once createProxy takes `dataPlane` (native by default), this line puts the JS path next to it in every row:
-  // 'switchboard-js': { label: 'Switchboard, dataPlane: js', options: { dataPlane: 'js' }, byDefault: true },
+  // Issue 11: the JS data plane next to the native one in every row.
+  'switchboard-js': { label: 'Switchboard, dataPlane: js', options: { dataPlane: 'js' }, byDefault: true },
 } satisfies Record<string, SwitchboardVariant>;
 export type Variant = keyof typeof SWITCHBOARD_VARIANTS;
 const VARIANTS = Object.keys(SWITCHBOARD_VARIANTS) as Variant[];

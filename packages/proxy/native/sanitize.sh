@@ -1,7 +1,9 @@
 #!/bin/sh
 # Builds the relay addon with AddressSanitizer + UndefinedBehaviorSanitizer (in native/build-asan/, the
-# regular build is left alone) and runs the native relay's unit tests against it.
+# regular build is left alone) and runs the native relay's unit tests and the WebSocket integration suites
+# (native data plane, the default) against it.
 #   packages/proxy/native/sanitize.sh [extra jest test paths...]
+# SANITIZE_UNIT_ONLY=1 runs the unit tests only.
 # Node itself is not instrumented, so libasan is preloaded; leak detection is off (Node keeps memory
 # until exit by design); any ASan or UBSan report fails the run.
 set -eu
@@ -32,6 +34,19 @@ CI=true SWITCHBOARD_NATIVE_RELAY="$work/build/Release/switchboard_relay.node" \
   ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:log_path=$log" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$log" \
   npx jest --runInBand packages/proxy/test/unit/native/native-relay.test.ts "$@"
+if [ "${SANITIZE_UNIT_ONLY:-}" != "1" ]; then
+  # Proxies on the native plane under ASan/UBSan: every hand-over, limit, close code, reset and teardown
+  # path of the integration suites (native-data-plane.test.ts also checks the native plane is in use).
+  # The churn is cut to 2,000 cycles per plane to keep the run bounded (~3-4 min here).
+  CI=true SWITCHBOARD_NATIVE_RELAY="$work/build/Release/switchboard_relay.node" SWITCHBOARD_DATA_PLANE=native \
+    SWITCHBOARD_CHURN_CYCLES=2000 \
+    LD_PRELOAD="$asan $ubsan" \
+    ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:log_path=$log" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$log" \
+    npx jest --runInBand test/native-data-plane.test.ts test/websocket-echo.test.ts test/websocket-upgrade.test.ts \
+      test/message-limits.test.ts test/lifecycle.test.ts test/issue-10-upgrade-frames.test.ts test/hostile-inputs.test.ts \
+      test/websocket-reset-churn.test.ts
+fi
 if ls "$log".* >/dev/null 2>&1; then
   echo "sanitizer reports:" >&2
   cat "$log".* >&2

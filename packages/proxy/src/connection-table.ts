@@ -31,6 +31,11 @@ export interface ConnectionRecord {
   readonly bytesOut: number;
   /** The backend's response status (HTTP), once its head arrived. */
   readonly status?: number;
+  /**
+   * Which data plane moves the connection's bytes: `native` for a WebSocket the native relay carries
+   * after its 101, `js` otherwise (HTTP, handshakes in progress, TLS clients, `dataPlane: 'js'`).
+   */
+  readonly dataPlane: 'native' | 'js';
 }
 
 /**
@@ -51,6 +56,13 @@ export interface ConnectionEntry {
   bytesOut: number;
   /** The backend's response status, once known (for access lines). */
   status?: number;
+  dataPlane: 'native' | 'js';
+  /**
+   * While the native relay carries the connection: its live byte counters, read by {@link toRecord} instead
+   * of `bytesIn`/`bytesOut` (which hold the final figures once it ends). A field set from the start, not
+   * accessors, so the entry keeps V8's fast properties (accessors measured ~760 B more per entry).
+   */
+  live: { readonly bytesIn: number; readonly bytesOut: number } | undefined;
   /** Gives back the client's per-client limit slot; called once when the entry is removed. */
   release: (() => void) | undefined;
 }
@@ -108,6 +120,8 @@ export class ConnectionTable {
       openedAt: Date.now(),
       bytesIn: 0,
       bytesOut: 0,
+      dataPlane: 'js',
+      live: undefined,
       release: undefined,
     };
     this.#entries.set(key, entry);
@@ -174,6 +188,7 @@ export function entryContext(e: ConnectionEntry): { backendId: string; clientAdd
  * @internal
  */
 export function toRecord(e: ConnectionEntry): ConnectionRecord {
+  const bytes = e.live ?? e;
   return Object.freeze({
     id: e.id,
     client: Object.freeze({ address: e.clientAddress, port: e.clientPort }),
@@ -181,8 +196,9 @@ export function toRecord(e: ConnectionEntry): ConnectionRecord {
     route: e.route,
     protocol: e.protocol,
     openedAt: e.openedAt,
-    bytesIn: e.bytesIn,
-    bytesOut: e.bytesOut,
+    bytesIn: bytes.bytesIn,
+    bytesOut: bytes.bytesOut,
+    dataPlane: e.dataPlane,
     ...(e.status !== undefined && { status: e.status }),
   });
 }

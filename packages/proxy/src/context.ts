@@ -4,6 +4,7 @@ import type { ConnectionEntry, ConnectionTable } from './connection-table';
 import type { SwitchboardError } from './errors';
 import type { ResponsePolicy } from './http/header-policy';
 import type { EdgeGuard } from './edge/edge-guard';
+import type { DataPlane } from './native/data-plane';
 import type { PassiveFailure } from './backends/outlier-detector';
 import type { ResolvedOptions } from './resolve-options';
 import type { SourceAddressPool } from './backends/source-addresses';
@@ -44,6 +45,8 @@ export interface ProxyContext {
   readonly edge: EdgeGuard;
   /** Local addresses for backend connections, in turn. */
   readonly sources: SourceAddressPool;
+  /** Where WebSockets go after their 101: the native relay when it applies, else the JS splice. */
+  readonly dataPlane: DataPlane;
   /** True once close() or destroy() began. */
   isClosing(): boolean;
   /**

@@ -28,6 +28,7 @@ import { ProxyMetrics } from './admin/proxy-metrics';
 import { renderExposition } from './admin/metric-families';
 import { promClientMetrics, type MetricsRegistryLike } from './admin/prom-client-compat';
 import { createAdminHandler, type AdminHandler, type AdminOptions } from './admin/admin-router';
+import { DataPlane, type DataPlaneStatus } from './native/data-plane';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -143,6 +144,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   /** Hooks and what the request gate needs to answer for them. */
   readonly #gate: GateDeps;
   readonly #metrics: ProxyMetrics;
+  readonly #dataPlane: DataPlane;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
@@ -154,12 +156,14 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     this.#metrics = new ProxyMetrics(this, this.#table, () => this.backends());
     const logger = resolveLogger(options.logger);
     this.#gate = { hooks, options: this.#options, edge: this.#edge, logRejected: logger === undefined ? undefined : rejectionLogger(logger), isClosing: () => this.#closing !== undefined, reportError: (err) => this.#reportError(err) };
+    this.#dataPlane = new DataPlane(this.#options.dataPlane);
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const host: RouteHost = {
       table: this.#table,
       edge: this.#edge,
       sources: new SourceAddressPool(this.#options.sourceAddresses),
       hidden: compileHidden(this.#options.hiddenHeaders),
+      dataPlane: this.#dataPlane,
       isClosing: () => this.#closing !== undefined,
       reportError: (err) => this.#reportError(err),
       observers: this.#metrics,
@@ -511,6 +515,21 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
+   * Whether WebSockets can be relayed by the native data plane, and why not (see the `dataPlane` option).
+   * Each connection record's `dataPlane` says which plane carries it.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * console.log(proxy.dataPlane.native ? 'native relay' : `JS splice: ${proxy.dataPlane.reason}`);
+   * ```
+   */
+  get dataPlane(): DataPlaneStatus {
+    return this.#dataPlane.status;
+  }
+
+  /**
    * A snapshot of every backend with its live connection count.
    *
    * @example
@@ -635,6 +654,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       await this.#waitUntil(() => this.#live().length === 0, closeTimeout);
     }
     for (const conn of this.#live()) conn.abort();
+    // Every native connection has been destroyed above; this also joins the relay thread.
+    this.#dataPlane.close();
     for (const l of listeners) l.server.closeAllConnections();
     await Promise.all([...this.#routes.values()].map((r) => r.close(graceful)));
     await serversClosed;

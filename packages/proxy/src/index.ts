@@ -57,3 +57,4 @@ export { DIAGNOSTICS_CHANNELS } from './admin/diagnostics';
 export type { DiagnosticsMessages } from './admin/diagnostics';
 export type { AdminHandler, AdminOptions } from './admin/admin-router';
 export type { MetricsRegistryLike } from './admin/prom-client-compat';
+export type { DataPlaneMode, DataPlaneStatus } from './native/data-plane';

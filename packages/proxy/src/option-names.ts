@@ -18,7 +18,7 @@ const KNOWN = {
   trustProxy: true, proxyProtocol: true, allowedOrigins: true, requireOrigin: true, maxConnectionsPerClient: true,
   upgradeRate: true, maxTrackedClients: true, maxUrlLength: true, maxHeaderCount: true, clientHeadersTimeout: true,
   maxFramePayload: true, maxMessageSize: true, healthCheck: true, outlierDetection: true, panicThreshold: true,
-  backendTls: true, sourceAddresses: true, frameTracking: true, drainTimeout: true,
+  backendTls: true, sourceAddresses: true, frameTracking: true, drainTimeout: true, dataPlane: true,
   routes: true, changeOrigin: true, headers: true, rewrite: true, onRequest: true, onResponse: true, errorResponse: true, logger: true,
 } as const satisfies Record<keyof ProxyOptions, true>;
 

@@ -6,6 +6,7 @@ import type { Strategy } from './strategies/strategy';
 import type { RoutingOptions } from './routing/route-options';
 import type { HookOptions } from './routing/hook-options';
 import type { LoggingOptions } from './logging/logger-option';
+import type { DataPlaneMode } from './native/data-plane';
 
 
 /**
@@ -290,6 +291,27 @@ export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOption
    * ```
    */
   readonly panicThreshold?: number;
+  /**
+   * Which data plane relays WebSocket bytes after the 101: the native relay (a C++ thread with an
+   * epoll loop, built at install) or the JavaScript splice.
+   * @defaultValue `'auto'`, or the `SWITCHBOARD_DATA_PLANE` environment variable (`auto`, `js` or `native`) when set
+   * @remarks
+   * `'auto'` hands a WebSocket to the native relay when the addon loaded (Linux), the client is a plain
+   * TCP socket and the backend is `http:`/`ws:`; TLS on either side, other platforms and a failed build
+   * use the JS splice. Both behave the same (limits, close codes, timeouts, events, byte counters);
+   * each connection record says which one carries it (`dataPlane`), and `proxy.dataPlane` says whether
+   * the native one is available and why not. `'native'` makes `createProxy()` throw
+   * `ERR_INVALID_OPTION` (naming the load error) when the addon is not available, instead of running
+   * on the JS path unnoticed. `'js'` never uses the addon. The environment variable only changes the
+   * default: an explicit option wins.
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], dataPlane: 'js' });
+   * console.log(proxy.dataPlane); // { mode: 'js', native: false, reason: "dataPlane is 'js'" }
+   * ```
+   */
+  readonly dataPlane?: DataPlaneMode;
   /**
    * TLS settings for `https:`/`wss:` backends.
    * @defaultValue Node's defaults: system CAs, certificate checked against the URL's host

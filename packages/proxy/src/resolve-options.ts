@@ -13,6 +13,7 @@ import { resolveSourceAddresses } from './backends/source-addresses';
 import type { TrustProxySetting } from './edge/trust-proxy';
 import { createNamedStrategy, isStrategyName, strategyNames } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
+import { DATA_PLANE_ENV, resolveDataPlane, type DataPlaneMode } from './native/data-plane';
 
 /** @internal */
 export interface ResolvedBackendSpec {
@@ -61,6 +62,7 @@ export interface ResolvedOptions {
   readonly outlierDetection: OutlierDetectionOptions | false;
   readonly drainTimeout: number;
   readonly panicThreshold: number;
+  readonly dataPlane: DataPlaneMode;
 }
 
 const BACKEND_PROTOCOLS = new Set(['http:', 'https:', 'ws:', 'wss:']);
@@ -233,5 +235,6 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     outlierDetection: input.outlierDetection === false ? false : (resolveOutlierDetectionOptions(input.outlierDetection ?? {}, 'options.outlierDetection'), input.outlierDetection ?? {}),
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
     panicThreshold: percent('panicThreshold', input.panicThreshold, DEFAULTS.panicThreshold),
+    dataPlane: resolveDataPlane(input.dataPlane, process.env[DATA_PLANE_ENV]),
   });
 }

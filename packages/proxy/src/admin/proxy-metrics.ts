@@ -169,8 +169,10 @@ export class ProxyMetrics implements RouteObservers {
       const key = `${routeLabel(e)}\u0000${e.backendId}`;
       live.set(`${key}\u0000${e.protocol}`, (live.get(`${key}\u0000${e.protocol}`) ?? 0) + 1);
       const bytes = liveBytes.get(key) ?? { in: 0, out: 0 };
-      bytes.in += e.bytesIn;
-      bytes.out += e.bytesOut;
+      // A natively relayed WebSocket keeps its running counts in `live` until it ends.
+      const counted = e.live ?? e;
+      bytes.in += counted.bytesIn;
+      bytes.out += counted.bytesOut;
       liveBytes.set(key, bytes);
     }
     const connections: Sample[] = [];

@@ -4,6 +4,7 @@
  * requests and upgrades run with.
  * @internal
  */
+import type { DataPlane } from '../native/data-plane';
 import type { IncomingMessage } from 'node:http';
 import type { Backend } from '../backends/backend-pool';
 import { BackendPool } from '../backends/backend-pool';
@@ -31,6 +32,8 @@ export interface RouteHost {
   readonly edge: EdgeGuard;
   readonly sources: SourceAddressPool;
   readonly hidden: HiddenHeaders;
+  /** Where WebSockets go after their 101, shared by every route: one relay thread per proxy. */
+  readonly dataPlane: DataPlane;
   isClosing(): boolean;
   reportError(err: SwitchboardError): void;
   /** A connection got its table entry. */
@@ -77,6 +80,7 @@ export class Route {
       live: this.live,
       sources: host.sources,
       edge: host.edge,
+      dataPlane: host.dataPlane,
       isClosing: () => host.isClosing(),
       open: (req, protocol, exclude) => this.#open(req, protocol, exclude),
       finish: (backend, entry, reason) => this.#finish(backend, entry, reason),

@@ -24,6 +24,7 @@ import { isSourceExhausted } from '../backends/source-addresses';
 import { tlsOptions } from '../backends/backend-tls';
 import { BackendReader } from './read-buffer';
 import { Splice, type SpliceOwner } from './splice';
+import { spliceNatively } from './native-handover';
 import { bodyFraming, isInterim, parseResponseHead, RefusalBody, serializeRequest, type ResponseHead } from './backend-handshake';
 import { passiveFailureOf } from '../backends/outlier-detector';
 import { checkUpgradeAnswer, upgradeOffer, type UpgradeOffer } from './upgrade-answer';
@@ -335,13 +336,14 @@ class WebSocketTunnel implements LiveConnection {
     let head = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     head += '\r\n';
-    client.write(head);
     const early = this.#head.length > 0 ? [this.#head, ...this.#early] : this.#early;
     this.#early = [];
     // The handshake is over: from here the connection is a lean SplicedWebSocket,
     // and this tunnel (request, headers, retry state, closures) can be collected.
     this.#done = true;
     this.#ctx.live.delete(this);
+    if (spliceNatively(this.#ctx, backend, entry, client, upstream, head, upstreamHead, early)) return;
+    client.write(head);
     const live = new SplicedWebSocket(this.#ctx, backend, entry);
     const splice = new Splice(client as Socket, upstream, entry, this.#ctx.options, live);
     live.splice = splice;
