@@ -65,7 +65,7 @@ export class ProxyMetrics implements RouteObservers {
   readonly #handshake = new HistogramFamily('switchboard_websocket_handshake_seconds', 'Time from placing a WebSocket upgrade to relaying the backend\'s 101.', ['route', 'backend']);
   readonly #upstream = new HistogramFamily('switchboard_upstream_latency_seconds', 'Time from placing an HTTP request to its backend\'s response head.', ['route', 'backend']);
 
-  readonly #cells = new Map<string, BackendCells>();
+  readonly #cells = new Map<string, Map<string, BackendCells>>();
   /** Per route, status-class cells of the proxy's own answers made before any backend was picked. */
   readonly #unplaced = new Map<string, Map<number, { value: number }>>();
 
@@ -82,8 +82,10 @@ export class ProxyMetrics implements RouteObservers {
   }
 
   #cellsOf(route: string, backendId: string): BackendCells {
-    const key = `${route}\u0000${backendId}`;
-    let cells = this.#cells.get(key);
+    // Two lookups by the strings the entry already holds: no key is built per connection.
+    let byBackend = this.#cells.get(route);
+    if (byBackend === undefined) this.#cells.set(route, (byBackend = new Map()));
+    let cells = byBackend.get(backendId);
     if (cells === undefined) {
       cells = {
         opened: { http: this.#opened.cell([route, backendId, 'http']), websocket: this.#opened.cell([route, backendId, 'websocket']) },
@@ -94,7 +96,7 @@ export class ProxyMetrics implements RouteObservers {
         upstream: this.#upstream.series([route, backendId]),
         handshake: this.#handshake.series([route, backendId]),
       };
-      this.#cells.set(key, cells);
+      byBackend.set(backendId, cells);
     }
     return cells;
   }
