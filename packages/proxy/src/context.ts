@@ -9,6 +9,7 @@ import type { PassiveFailure } from './backends/outlier-detector';
 import type { ResolvedOptions } from './resolve-options';
 import type { SourceAddressPool } from './backends/source-addresses';
 import type { ConnectionProtocol, PickContext } from './strategies/strategy';
+import type { ProxyObserver } from './admin/proxy-metrics';
 
 /**
  * Anything the proxy can end on shutdown.
@@ -62,6 +63,8 @@ export interface ProxyContext {
   backendFailed(backend: Backend, kind: PassiveFailure): void;
   /** Passive health: a backend served a connection. */
   backendSucceeded(backend: Backend): void;
+  /** Metrics and diagnostics of answers, handshakes and retries (opens and closes are counted by `open`/`finish`). */
+  readonly observer: ProxyObserver;
 }
 
 /**

@@ -24,6 +24,10 @@ import { attachLogger, rejectionLogger, resolveLogger } from './logging/proxy-lo
 import { createMiddleware, type ConnectMiddleware, type MiddlewareOptions } from './adapters/middleware';
 import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
 import { Listener, onClientError } from './edge/listener';
+import { ProxyMetrics } from './admin/proxy-metrics';
+import { renderExposition } from './admin/metric-families';
+import { promClientMetrics, type MetricsRegistryLike } from './admin/prom-client-compat';
+import { createAdminHandler, type AdminHandler, type AdminOptions } from './admin/admin-router';
 import { DataPlane, type DataPlaneStatus } from './native/data-plane';
 
 let warned = false;
@@ -142,6 +146,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #edge: EdgeGuard;
   /** Hooks and what the request gate needs to answer for them. */
   readonly #gate: GateDeps;
+  readonly #metrics: ProxyMetrics;
   readonly #dataPlane: DataPlane;
 
   /** @internal Use {@link createProxy}. */
@@ -151,6 +156,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const resolved = resolveRoutes(options, this.#options);
     const hooks = resolveHooks(options);
     this.#edge = new EdgeGuard(this.#options);
+    this.#metrics = new ProxyMetrics(this, this.#table, () => this.backends());
     const logger = resolveLogger(options.logger);
     this.#gate = { hooks, options: this.#options, edge: this.#edge, logRejected: logger === undefined ? undefined : rejectionLogger(logger), isClosing: () => this.#closing !== undefined, reportError: (err) => this.#reportError(err) };
     this.#dataPlane = new DataPlane(this.#options.dataPlane);
@@ -163,15 +169,19 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       dataPlane: this.#dataPlane,
       isClosing: () => this.#closing !== undefined,
       reportError: (err) => this.#reportError(err),
+      observers: this.#metrics,
       opened: (entry) => {
+        this.#metrics.opened(entry);
         if (this.listenerCount('connectionOpen') > 0) this.emit('connectionOpen', toRecord(entry));
       },
       finished: (entry, reason) => {
+        if (entry !== undefined) this.#metrics.closed(entry, reason);
         if (entry !== undefined && this.listenerCount('connectionClose') > 0) this.emit('connectionClose', toRecord(entry), reason);
         if (reason !== undefined) this.#reportError(reason);
         for (const waiter of this.#waiters) waiter();
       },
       healthChanged: (route, id, state, reason) => {
+        if (state === 'down' && reason.startsWith('ejected')) this.#metrics.ejected(route.id, id);
         // A draining backend stays draining whatever its health; undrain() reads the health state.
         if (route.pool.get(id)?.state !== 'draining') this.#setState(route, id, state, reason);
       },
@@ -213,6 +223,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   #reportError(err: SwitchboardError): void {
+    this.#metrics.error(err);
     if (this.listenerCount('error') > 0) this.emit('error', err);
     else debug('%s %s (backend %s, client %s)', err.code, err.message, err.backendId ?? '-', err.clientAddress ?? '-');
   }
@@ -471,7 +482,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const backend = route.pool.get(id);
     if (backend === undefined) return;
     const previous = backend.current;
-    if (route.pool.setState(id, state)) this.emit('backendStateChange', backend.snapshot(), previous, reason);
+    if (!route.pool.setState(id, state)) return;
+    const snapshot = backend.snapshot();
+    this.#metrics.stateChanged(snapshot, previous, reason);
+    this.emit('backendStateChange', snapshot, previous, reason);
   }
 
   /**
@@ -532,6 +546,64 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const out: BackendSnapshot[] = [];
     for (const route of this.#routes.values()) for (const b of route.pool.all()) out.push(b.snapshot());
     return out;
+  }
+
+  /**
+   * The proxy's metrics in the Prometheus text exposition format, version 0.0.4 (serve it with
+   * `Content-Type: text/plain; version=0.0.4`). Gauges are computed from the connection table and
+   * backend pool at the call, so they agree with {@link Proxy.connections} and {@link Proxy.backends};
+   * counters move on events. The metrics and their labels are listed in the Admin and metrics guide.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from 'node:http';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * createServer((req, res) => {
+   *   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+   *   res.end(proxy.metrics());
+   * }).listen(9100, '127.0.0.1');
+   * ```
+   */
+  metrics(): string {
+    return renderExposition(this.#metrics.scrape());
+  }
+
+  /**
+   * Adds the proxy's metrics to a prom-client `Registry` (or any registry with prom-client's
+   * `registerMetric`), so one scrape of your registry includes them. They stay owned by the proxy:
+   * values are read from it at each scrape and a registry reset does not clear them.
+   *
+   * @example
+   * ```ts
+   * import { Registry } from 'prom-client';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * const registry = new Registry();
+   * proxy.registerMetrics(registry);
+   * console.log(await registry.metrics());
+   * ```
+   */
+  registerMetrics(registry: MetricsRegistryLike): void {
+    for (const metric of promClientMetrics(() => this.#metrics.scrape())) registry.registerMetric(metric as never);
+  }
+
+  /**
+   * A request handler serving the admin API, `/metrics`, a live feed and the dashboard page, for
+   * a listener of your choosing (bind it to 127.0.0.1 or protect it with `token`). See {@link AdminOptions}.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from 'node:http';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * const admin = createServer(proxy.admin({ token: process.env['ADMIN_TOKEN'] }));
+   * admin.listen(9901, '127.0.0.1');
+   * // later: await admin.close(); (admin.close() also ends live feeds)
+   * ```
+   */
+  admin(options: AdminOptions = {}): AdminHandler {
+    return createAdminHandler(this, options);
   }
 
   /**

@@ -57,4 +57,8 @@ export type { PassiveFailure } from './backends/outlier-detector';
 export type { OriginPattern } from './edge/origin-policy';
 export { TRUST_PRESETS } from './edge/trust-proxy';
 export type { TrustProxySetting } from './edge/trust-proxy';
+export { DIAGNOSTICS_CHANNELS } from './admin/diagnostics';
+export type { DiagnosticsMessages } from './admin/diagnostics';
+export type { AdminHandler, AdminOptions } from './admin/admin-router';
+export type { MetricsRegistryLike } from './admin/prom-client-compat';
 export type { DataPlaneMode, DataPlaneStatus } from './native/data-plane';

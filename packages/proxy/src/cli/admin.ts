@@ -1,39 +1,38 @@
 /**
  * The `--admin` listener: a plain node:http server on its own address (127.0.0.1 unless told)
- * serving whatever request handler `proxy.admin({ token })` returns. Builds without an admin API
- * say so instead of starting.
+ * serving the handler `proxy.admin({ token })` returns.
  * @internal
  * @module
  */
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Proxy } from '../create-proxy';
-import { CliError, type HostPort } from './args';
+import type { HostPort } from './args';
 
-type AdminHandler = (req: IncomingMessage, res: ServerResponse) => void;
-type AdminFactory = (options: { token?: string }) => AdminHandler;
-
-/** The proxy's admin handler factory, or undefined in a build that has none. */
-function adminFactoryOf(proxy: Proxy): AdminFactory | undefined {
-  const admin = (proxy as unknown as { admin?: unknown }).admin;
-  return typeof admin === 'function' ? (admin.bind(proxy) as AdminFactory) : undefined;
+/** A running admin listener; `close()` ends the live feeds, then the server. */
+export interface AdminListener {
+  readonly address: AddressInfo;
+  close(): Promise<void>;
 }
 
-/** Throws a {@link CliError} when this build has no admin API; call it before listening anywhere. */
-export function checkAdminAvailable(proxy: Proxy): void {
-  if (adminFactoryOf(proxy) === undefined) {
-    throw new CliError('--admin: admin API not available in this build (proxy.admin() is missing); run without --admin', 2);
-  }
-}
-
-/** Starts the admin listener; resolves with its server (closed by the caller) and address. */
-export async function startAdmin(proxy: Proxy, where: HostPort, token: string | undefined): Promise<{ server: Server; address: AddressInfo }> {
-  const factory = adminFactoryOf(proxy);
-  if (factory === undefined) throw new CliError('--admin: admin API not available in this build', 2);
-  const handler = factory(token === undefined ? {} : { token });
-  const server = createServer(handler);
+/** Starts the admin listener; rejects with the listen error (EADDRINUSE...) after closing what it opened. */
+export async function startAdmin(proxy: Proxy, where: HostPort, token: string | undefined): Promise<AdminListener> {
+  const handler = proxy.admin(token === undefined ? {} : { token });
+  const server: Server = createServer(handler);
   server.listen(where.port, where.host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
-  return { server, address: server.address() as AddressInfo };
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  } catch (err) {
+    handler.close();
+    throw err;
+  }
+  const close = (): Promise<void> =>
+    new Promise((resolve) => {
+      // Feeds are long-lived responses: end them first, or server.close() would wait for them.
+      handler.close();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return { address: server.address() as AddressInfo, close };
 }

@@ -7,10 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { createProxy, type Proxy } from '../create-proxy';
 import { CliError, parseCliArgs, USAGE } from './args';
-import { checkAdminAvailable, startAdmin } from './admin';
+import { startAdmin, type AdminListener } from './admin';
 import { loadSettings, type Settings } from './config';
 import { applyReload, planReload, runningAfter } from './reload';
 import { watchConfig } from './watch';
@@ -37,14 +36,13 @@ async function run(argv: readonly string[]): Promise<void> {
   let settings: Settings = loadSettings(args);
   const proxy: Proxy = createProxy(settings.options);
   proxy.on('error', () => undefined); // per-connection errors end that connection; the CLI does not log each one
-  if (settings.admin !== undefined) checkAdminAvailable(proxy);
 
   const listenAt = `${settings.listen.host}:${settings.listen.port}`;
   const address = await proxy.listen({ host: settings.listen.host, port: settings.listen.port }).catch(async (err: NodeJS.ErrnoException) => {
     await proxy.destroy();
     throw describeListenError(err, 'for traffic', listenAt);
   });
-  let adminServer: Server | undefined;
+  let adminListener: AdminListener | undefined;
   let adminNote = '';
   if (settings.admin !== undefined) {
     const at = `${settings.admin.host}:${settings.admin.port}`;
@@ -52,7 +50,7 @@ async function run(argv: readonly string[]): Promise<void> {
       await proxy.destroy();
       throw err instanceof CliError ? err : describeListenError(err, 'for the admin API', at);
     });
-    adminServer = admin.server;
+    adminListener = admin;
     adminNote = `, admin on http://${admin.address.address}:${admin.address.port}`;
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -89,11 +87,7 @@ async function run(argv: readonly string[]): Promise<void> {
       process.exit(1);
     }, timeout + 5000);
     backstop.unref();
-    const adminClosed = new Promise<void>((r) => {
-      if (adminServer === undefined) return r();
-      adminServer.close(() => r());
-      adminServer.closeAllConnections();
-    });
+    const adminClosed = adminListener?.close() ?? Promise.resolve();
     Promise.all([proxy.close({ timeout }), adminClosed]).then(
       () => {
         log('stopped');

@@ -290,6 +290,7 @@ class HttpExchange implements LiveConnection {
     const { backend, pick } = this.#opened;
     if (statusCode >= 500) this.#ctx.backendFailed(backend, 'status-5xx');
     else this.#ctx.backendSucceeded(backend);
+    this.#ctx.observer.httpResponse(backend.id, statusCode, this.#opened.entry.openedAt);
     const { options, responsePolicy } = this.#ctx;
     const extra = options.strategy.responseHeaders?.(backend, pick);
     const raw: string[] = new Array<string>(rawHeaders.length);
@@ -361,6 +362,7 @@ class HttpExchange implements LiveConnection {
     if (retryable && tried.size <= this.#ctx.options.retries && !this.#ctx.isClosing()) {
       const next = this.#ctx.open(this.#req, 'http', tried);
       if ('entry' in next) {
+        this.#ctx.observer.retry(this.#opened.backend.id, 'http');
         moveSlot(this.#opened.entry, next.entry);
         this.#ctx.finish(this.#opened.backend, this.#opened.entry, mapped);
         this.#opened = next;
@@ -393,6 +395,7 @@ class HttpExchange implements LiveConnection {
     // No current attempt any more: undici answers the abort with onError, which is then ignored.
     this.#attempt = undefined;
     abort?.(reason ?? new ClientAbortedError('exchange ended', this.#errorContext()));
+    if (reason !== undefined && reason.status !== 0 && !this.#res.headersSent && !this.#res.destroyed) this.#ctx.observer.httpResponse(this.#opened.backend.id, reason.status, undefined);
     if (reason !== undefined) sendHttpError(this.#res, reason, this.#ctx.options.retryAfter, this.#ctx.options.server);
     else this.#res.destroy();
     this.#finish(reason);
@@ -484,6 +487,7 @@ function startRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: I
     refused = opened;
   }
   ctx.reportError(refused);
+  if (refused.status !== 0) ctx.observer.httpResponse(undefined, refused.status, undefined);
   sendHttpError(res, refused, ctx.options.retryAfter, ctx.options.server);
   return undefined;
 }

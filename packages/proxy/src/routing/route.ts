@@ -13,6 +13,7 @@ import { placeConnection } from '../backends/placement';
 import type { SourceAddressPool } from '../backends/source-addresses';
 import type { ConnectionEntry, ConnectionTable } from '../connection-table';
 import type { LiveConnection, Opened, ProxyContext } from '../context';
+import type { RouteObservers } from '../admin/proxy-metrics';
 import type { EdgeGuard } from '../edge/edge-guard';
 import type { SwitchboardError } from '../errors';
 import type { HiddenHeaders } from '../http/header-policy';
@@ -42,6 +43,8 @@ export interface RouteHost {
   /** The health checker changed a backend's state. */
   healthChanged(route: Route, id: string, state: BackendState, reason: string): void;
   panicChanged(route: Route, panic: boolean, healthy: number, total: number): void;
+  /** Metrics and diagnostics of answers, handshakes and retries, per route. */
+  readonly observers: RouteObservers;
 }
 
 /** @internal */
@@ -84,6 +87,7 @@ export class Route {
       reportError: (err) => host.reportError(err),
       backendFailed: (backend, kind) => this.health?.reportFailure(backend.id, kind),
       backendSucceeded: (backend) => this.health?.reportSuccess(backend.id),
+      observer: host.observers.forRoute(spec.id),
     };
     this.dispatchers = new BackendDispatchers(this.ctx);
     const { healthCheck, outlierDetection } = options;

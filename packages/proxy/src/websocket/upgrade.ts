@@ -287,6 +287,7 @@ class WebSocketTunnel implements LiveConnection {
       return;
     }
     this.#dropAttempt();
+    this.#ctx.observer.retry(this.#opened.backend.id, 'websocket');
     moveSlot(this.#opened.entry, next.entry);
     this.#ctx.finish(this.#opened.backend, this.#opened.entry, err);
     this.#opened = next;
@@ -329,6 +330,7 @@ class WebSocketTunnel implements LiveConnection {
     upstream.removeAllListeners('end');
     const { backend, entry, pick } = this.#opened;
     this.#ctx.backendSucceeded(backend);
+    this.#ctx.observer.handshake(backend.id, entry.openedAt);
     const extra = this.#ctx.options.strategy.responseHeaders?.(backend, pick);
     const headers = filterResponseHeaders(res.rawHeaders, this.#ctx.responsePolicy, this.#publicOrigin(), KEEP_FOR_UPGRADE, extra);
     let head = 'HTTP/1.1 101 Switching Protocols\r\n';
