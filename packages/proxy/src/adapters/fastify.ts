@@ -53,6 +53,19 @@ export interface SwitchboardPluginOptions {
  * @remarks
  * Bodies of content types Fastify parses (JSON, text) are re-sent from `request.body`; any other
  * content type is not parsed inside this plugin and streams to the backend byte for byte.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { createProxy } from '@switchboard/proxy';
+ * import { switchboard } from '@switchboard/proxy/fastify';
+ *
+ * const proxy = createProxy({ routes: [{ id: 'api', path: '/api', backends: ['http://127.0.0.1:9001'] }] });
+ * const app = Fastify();
+ * app.get('/health', async () => ({ ok: true }));
+ * await app.register(switchboard, { proxy, prefix: '/api' });
+ * await app.listen({ port: 8080 });
+ * ```
  */
 export const switchboard: FastifyPluginCallback<SwitchboardPluginOptions> = (fastify: FastifyInstance, options, done) => {
   const { proxy } = options;

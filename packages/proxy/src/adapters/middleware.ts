@@ -32,7 +32,18 @@ export interface MiddlewareOptions {
   readonly forwardErrors?: boolean;
 }
 
-/** A Connect/Express middleware. */
+/**
+ * A Connect/Express middleware.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createProxy, type ConnectMiddleware } from '@switchboard/proxy';
+ * const proxy = createProxy({ routes: [{ id: 'api', path: '/api', backends: ['http://127.0.0.1:9001'] }] });
+ * const mw: ConnectMiddleware = proxy.middleware({ fallthrough: true });
+ * createServer((req, res) => mw(req, res, () => res.writeHead(404).end())).listen(8080);
+ * ```
+ */
 export type ConnectMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /** What the middleware needs of the proxy. @internal */

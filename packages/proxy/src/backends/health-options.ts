@@ -169,8 +169,8 @@ export const DEFAULT_OUTLIER_DETECTION = Object.freeze({
  *
  * @example
  * ```ts
- * import { resolveHealthCheckOptions, type ResolvedHealthCheckOptions } from '@switchboard/proxy';
- * const r: ResolvedHealthCheckOptions = resolveHealthCheckOptions({});
+ * import { DEFAULT_HEALTH_CHECK, type ResolvedHealthCheckOptions } from '@switchboard/proxy';
+ * const r: ResolvedHealthCheckOptions = { ...DEFAULT_HEALTH_CHECK, expectStatus: (s) => s >= 200 && s < 400, headers: {} };
  * console.log(r.expectStatus(302)); // true
  * ```
  * @group Options
@@ -191,8 +191,8 @@ export interface ResolvedHealthCheckOptions {
  *
  * @example
  * ```ts
- * import { resolveOutlierDetectionOptions, type ResolvedOutlierDetectionOptions } from '@switchboard/proxy';
- * const r: ResolvedOutlierDetectionOptions = resolveOutlierDetectionOptions({});
+ * import { DEFAULT_OUTLIER_DETECTION, type ResolvedOutlierDetectionOptions } from '@switchboard/proxy';
+ * const r: ResolvedOutlierDetectionOptions = { ...DEFAULT_OUTLIER_DETECTION, consecutiveFailures: 3 };
  * console.log(r.maxEjectionTime); // 300000
  * ```
  * @group Options

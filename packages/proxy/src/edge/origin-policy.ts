@@ -19,6 +19,7 @@ import { InvalidOptionError } from '../errors';
  *
  * @example
  * ```ts
+ * import type { OriginPattern } from '@switchboard/proxy';
  * const allowed: OriginPattern[] = ['https://app.example.com', 'https://*.example.com', /^https:\/\/pr-\d+\.preview\.dev$/];
  * ```
  * @group Options

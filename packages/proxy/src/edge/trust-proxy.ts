@@ -37,7 +37,9 @@ export interface TrustPolicy {
  *
  * @example
  * ```ts
+ * import { createProxy, type TrustProxySetting } from '@switchboard/proxy';
  * const trust: TrustProxySetting = ['loopback', '10.0.0.0/8'];
+ * createProxy({ backends: ['http://127.0.0.1:9001'], trustProxy: trust });
  * ```
  * @group Options
  */
@@ -48,6 +50,7 @@ export type TrustProxySetting = boolean | readonly string[] | ((address: string)
  *
  * @example
  * ```ts
+ * import { TRUST_PRESETS } from '@switchboard/proxy';
  * console.log(TRUST_PRESETS.uniquelocal); // ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']
  * ```
  * @group Options

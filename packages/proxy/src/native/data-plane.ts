@@ -6,6 +6,14 @@ import { NativeRelay, nativeRelayLoadError } from './native-relay';
  * - `auto`: the native relay where it applies (Linux, addon built, plain TCP on both sides), the JS splice otherwise.
  * - `native`: as `auto`, but `createProxy()` throws when the addon is not available.
  * - `js`: always the JS splice.
+ *
+ * @example
+ * ```ts
+ * import { createProxy, type DataPlaneMode } from '@switchboard/proxy';
+ * const mode: DataPlaneMode = process.platform === 'linux' ? 'auto' : 'js';
+ * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], dataPlane: mode });
+ * console.log(proxy.dataPlane.mode, proxy.dataPlane.native);
+ * ```
  */
 export type DataPlaneMode = 'auto' | 'js' | 'native';
 

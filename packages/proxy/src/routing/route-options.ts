@@ -47,7 +47,16 @@ export interface ForwardingOptions {
   readonly rewrite?: (path: string) => string;
 }
 
-/** Top-level options a route may override for its own backends. */
+/**
+ * Top-level options a route may override for its own backends.
+ *
+ * @example
+ * ```ts
+ * import { createProxy, type PerRouteOptionName, type ProxyOptions } from '@switchboard/proxy';
+ * const slowRoute: Pick<ProxyOptions, PerRouteOptionName> = { strategy: 'least-connections', idleTimeout: 600_000 };
+ * createProxy({ routes: [{ id: 'reports', path: '/reports', backends: ['http://127.0.0.1:9004'], ...slowRoute }] });
+ * ```
+ */
 export type PerRouteOptionName =
   | 'strategy'
   | 'retries'
