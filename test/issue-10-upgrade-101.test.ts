@@ -8,9 +8,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ProxyOptions, SwitchboardError } from '@switchboard/proxy';
 import { WS_HEADERS, WS_KEY, afterHead, head, rawExchange, wsFrame } from './helpers/raw';
-import { CheckedProxies, Resources, listenLocal, waitFor } from './helpers/servers';
+import { proxySuite, Resources, listenLocal, waitFor } from './helpers/servers';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const acceptOf = (key: string): string => createHash('sha1').update(key + GUID).digest('base64');
@@ -102,22 +101,8 @@ const BAD: BadCase[] = [
 ];
 
 describe('issue 10 item 1: the upgrade path splices only after a valid WebSocket 101', () => {
-  const res = new Resources();
-  const proxies = new CheckedProxies(res);
-  const errors: SwitchboardError[] = [];
-  async function start(options: ProxyOptions): ReturnType<CheckedProxies['start']> {
-    const started = await proxies.start(options);
-    started.proxy.on('error', (e) => errors.push(e));
-    return started;
-  }
-  afterEach(async () => {
-    try {
-      await proxies.expectEmptyTables();
-    } finally {
-      errors.length = 0;
-      await res.cleanup();
-    }
-  });
+  // Every test ends by checking that the proxies' tables are empty.
+  const { res, errors, start } = proxySuite();
 
   it.each(BAD.map((c) => [c.name, c] as const))('refuses %s: 502, backend socket closed, nothing tunnelled', async (_name, c) => {
     const backend = await fakeBackend(res, () => [...c.answer]);

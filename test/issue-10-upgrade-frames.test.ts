@@ -9,10 +9,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { ProxyOptions, SwitchboardError } from '@switchboard/proxy';
 import { startCountingBackend } from './helpers/counting-backend';
 import { WS_HEADERS, WS_KEY, afterHead, firstCloseCode, head, wsFrame } from './helpers/raw';
-import { CheckedProxies, Resources, listenLocal, waitFor } from './helpers/servers';
+import { proxySuite, Resources, listenLocal, waitFor } from './helpers/servers';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -43,22 +42,8 @@ function oversizedPing(masked: boolean): Buffer {
 }
 
 describe('issue 10 item 2: a protocol violation closes with 1002, and nothing after it is relayed', () => {
-  const res = new Resources();
-  const proxies = new CheckedProxies(res);
-  const errors: SwitchboardError[] = [];
-  async function start(options: ProxyOptions): ReturnType<CheckedProxies['start']> {
-    const started = await proxies.start(options);
-    started.proxy.on('error', (e) => errors.push(e));
-    return started;
-  }
-  afterEach(async () => {
-    try {
-      await proxies.expectEmptyTables();
-    } finally {
-      errors.length = 0;
-      await res.cleanup();
-    }
-  });
+  // Every test ends by checking that the proxies' tables are empty.
+  const { res, errors, start } = proxySuite();
 
   it.each([
     ['a control frame over 125 bytes', oversizedPing(true)],

@@ -9,9 +9,8 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { ProxyOptions, SwitchboardError } from '@switchboard/proxy';
 import { WS_HEADERS, WS_KEY, bodyOf, head, rawExchange } from './helpers/raw';
-import { CheckedProxies, Resources, listenLocal, waitFor } from './helpers/servers';
+import { proxySuite, Resources, listenLocal, waitFor } from './helpers/servers';
 
 const MiB = 1024 * 1024;
 const HANDSHAKE = head('GET /ws HTTP/1.1', 'Host: 127.0.0.1', ...WS_HEADERS);
@@ -42,22 +41,8 @@ function bufferMemory(): number {
 }
 
 describe('issue 10: hostile backends on the refused-upgrade path', () => {
-  const res = new Resources();
-  const proxies = new CheckedProxies(res);
-  const errors: SwitchboardError[] = [];
-  async function start(options: ProxyOptions): ReturnType<CheckedProxies['start']> {
-    const started = await proxies.start(options);
-    started.proxy.on('error', (e) => errors.push(e));
-    return started;
-  }
-  afterEach(async () => {
-    try {
-      await proxies.expectEmptyTables();
-    } finally {
-      errors.length = 0;
-      await res.cleanup();
-    }
-  });
+  // Every test ends by checking that the proxies' tables are empty.
+  const { res, errors, start } = proxySuite();
 
   describe('item 3: backpressure on a refusal body', () => {
     /** Total the backend would send: far more than any buffer on the way may hold. */

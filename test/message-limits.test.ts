@@ -5,12 +5,11 @@
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { WebSocket, type WebSocketServer } from 'ws';
-import type { ProxyOptions, SwitchboardError } from '@switchboard/proxy';
 import { connect } from 'node:net';
 import { httpRequest } from './helpers/http';
 import { WS_HEADERS, afterHead, firstCloseCode, head, wsFrame } from './helpers/raw';
 import { startCountingBackend } from './helpers/counting-backend';
-import { CheckedProxies, Resources, expectRefusal, openWs, startBackend, waitFor } from './helpers/servers';
+import { proxySuite, expectRefusal, openWs, startBackend, waitFor } from './helpers/servers';
 
 /** What one side of a WebSocket saw: its close code and reason, and every 'error' event. */
 interface Observed {
@@ -39,23 +38,8 @@ function nextServerSide(wss: WebSocketServer): Promise<{ ws: WebSocket; seen: Ob
 }
 
 describe('abuse limits through the proxy', () => {
-  const res = new Resources();
   // Every test ends by checking that the proxies' tables are empty.
-  const proxies = new CheckedProxies(res);
-  const errors: SwitchboardError[] = [];
-  async function startProxy(options: ProxyOptions): ReturnType<CheckedProxies['start']> {
-    const started = await proxies.start(options);
-    started.proxy.on('error', (e) => errors.push(e));
-    return started;
-  }
-  afterEach(async () => {
-    try {
-      await proxies.expectEmptyTables();
-    } finally {
-      errors.length = 0;
-      await res.cleanup();
-    }
-  });
+  const { res, errors, start: startProxy } = proxySuite();
 
   describe('WebSocket message limits (maxFramePayload, maxMessageSize)', () => {
     // Compression would shrink the wire frames the limits count; these tests measure uncompressed frames.

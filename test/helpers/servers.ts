@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createProxy, type Proxy, type ProxyOptions } from '@switchboard/proxy';
+import { createProxy, type Proxy, type ProxyOptions, type SwitchboardError } from '@switchboard/proxy';
 
 /** Things a test opened, closed in reverse order by `cleanup()`. */
 export class Resources {
@@ -113,6 +113,35 @@ export class CheckedProxies {
       this.#proxies.length = 0;
     }
   }
+}
+
+/**
+ * The usual frame of a proxy spec file: its resources, checked proxies, the errors they reported, and an
+ * `afterEach` that expects empty tables, forgets the errors and cleans up. Call it inside `describe`.
+ */
+export function proxySuite(): {
+  res: Resources;
+  proxies: CheckedProxies;
+  errors: SwitchboardError[];
+  start(options: ProxyOptions): ReturnType<CheckedProxies['start']>;
+} {
+  const res = new Resources();
+  const proxies = new CheckedProxies(res);
+  const errors: SwitchboardError[] = [];
+  afterEach(async () => {
+    try {
+      await proxies.expectEmptyTables();
+    } finally {
+      errors.length = 0;
+      await res.cleanup();
+    }
+  });
+  const start = async (options: ProxyOptions): ReturnType<CheckedProxies['start']> => {
+    const started = await proxies.start(options);
+    started.proxy.on('error', (e) => errors.push(e));
+    return started;
+  };
+  return { res, proxies, errors, start };
 }
 
 /** Opens a ws client and waits for 'open'. */

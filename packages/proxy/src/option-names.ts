@@ -64,6 +64,12 @@ const MIGRATION: Readonly<Record<string, string>> = {
   logProvider: 'use logger instead (a pino-compatible object)',
 };
 
+/**
+ * Every top-level option name, in declaration order (the CLI checks config-file keys against it).
+ * @internal
+ */
+export const PROXY_OPTION_NAMES: readonly (keyof ProxyOptions)[] = Object.keys(KNOWN) as (keyof ProxyOptions)[];
+
 /** Names accepted on top of {@link KNOWN}, registered by modules that add options (routes, hooks, logger). */
 const extra = new Set<string>();
 
