@@ -11,7 +11,7 @@ import { httpRequest } from './helpers/http';
 import { startCountingBackend, type CountingBackend } from './helpers/counting-backend';
 import { proxyV1, proxyV2 } from './helpers/proxy-header';
 import { WS_HEADERS, bodyOf, head, rawExchange, type RawStep } from './helpers/raw';
-import { CheckedProxies, Resources, openWs, startBackend, waitFor } from './helpers/servers';
+import { proxySuite, Resources, openWs, startBackend, waitFor } from './helpers/servers';
 
 const HOST = 'Host: 127.0.0.1';
 
@@ -60,16 +60,8 @@ async function closeAndDrain(proxy: Proxy, socket: Socket): Promise<void> {
 }
 
 describe('client identity', () => {
-  const res = new Resources();
   // Every test ends by checking that the proxies' tables are empty.
-  const proxies = new CheckedProxies(res);
-  afterEach(async () => {
-    try {
-      await proxies.expectEmptyTables();
-    } finally {
-      await res.cleanup();
-    }
-  });
+  const { res, proxies } = proxySuite();
 
   describe('trustProxy and forwarding headers', () => {
     it('believes X-Forwarded-For from a trusted peer: the table shows the client, the backend gets the chain extended by the peer', async () => {

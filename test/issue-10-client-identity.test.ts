@@ -2,15 +2,13 @@
  * Issue 10, item 10: client identity when the balancer names no client, X-Forwarded-* the proxy owns, and the
  * sticky cookie's Secure attribute. The test client is 127.0.0.1; trusting 'loopback' makes it the balancer.
  */
-import { once } from 'node:events';
-import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { request as httpsRequest } from 'node:https';
 import { createProxy, StickyCookieStrategy, type Proxy, type StickyCookieAttributes } from '@switchboard/proxy';
 import { httpRequest } from './helpers/http';
 import { PROXY_V2_SIGNATURE, proxyV2 } from './helpers/proxy-header';
 import { WS_HEADERS, bodyOf, head, rawExchange } from './helpers/raw';
-import { CheckedProxies, Resources, startBackend, waitFor } from './helpers/servers';
-import { makeTestPki, type TestPki } from './helpers/tls';
+import { proxySuite, startBackend, waitFor } from './helpers/servers';
+import { listenHttps, makeTestPki, type TestPki } from './helpers/tls';
 
 /** A v2 PROXY-command header whose address family names no TCP client. */
 function proxyV2NoAddress(familyTransport: number, blockLength: number): Buffer {
@@ -33,15 +31,8 @@ interface Echo {
 }
 
 describe('issue 10 item 10: client identity when the balancer names no client', () => {
-  const res = new Resources();
-  const proxies = new CheckedProxies(res);
-  afterEach(async () => {
-    try {
-      await proxies.expectEmptyTables();
-    } finally {
-      await res.cleanup();
-    }
-  });
+  // Every test ends by checking that the proxies' tables are empty.
+  const { res, proxies } = proxySuite();
 
   describe('a trusted PROXY header without a client address', () => {
     it.each(NO_CLIENT)('%s: the peer stands; X-Forwarded-For and Forwarded from the client are not believed', async (_name, header) => {
@@ -131,16 +122,7 @@ describe('issue 10 item 10: client identity when the balancer names no client', 
     async function tlsProxy(attributes?: StickyCookieAttributes): Promise<{ proxy: Proxy; port: number }> {
       const backend = await startBackend(res, 'a');
       const proxy = createProxy({ backends: [backend.url], strategy: new StickyCookieStrategy({ secret: SECRET, ...(attributes && { attributes }) }) });
-      const front = createHttpsServer({ cert: pki.cert, key: pki.key });
-      proxy.attach(front);
-      front.listen(0, '127.0.0.1');
-      await once(front, 'listening');
-      res.add(async () => {
-        await proxy.close();
-        front.closeAllConnections();
-        await new Promise<void>((r) => front.close(() => r()));
-      });
-      return { proxy, port: (front.address() as AddressInfo).port };
+      return { proxy, port: await listenHttps(res, proxy, pki) };
     }
 
     function httpsSetCookie(port: number): Promise<string[]> {

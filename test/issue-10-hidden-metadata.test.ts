@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { httpRequest } from './helpers/http';
 import { WS_HEADERS, bodyOf, head, rawExchange } from './helpers/raw';
-import { CheckedProxies, Resources, startBackend } from './helpers/servers';
+import { proxySuite, startBackend } from './helpers/servers';
 
 const PUBLIC = 'www.public.example';
 
@@ -26,15 +26,8 @@ const LOCATION_FORMS: readonly [string, (port: number) => string][] = [
 ];
 
 describe('issue 10 item 9: hidden metadata, the remaining forms', () => {
-  const res = new Resources();
-  const proxies = new CheckedProxies(res);
-  afterEach(async () => {
-    try {
-      await proxies.expectEmptyTables();
-    } finally {
-      await res.cleanup();
-    }
-  });
+  // Every test ends by checking that the proxies' tables are empty.
+  const { res, proxies } = proxySuite();
 
   describe('Location and Content-Location in every form a browser follows', () => {
     it.each(LOCATION_FORMS)('%s is rewritten to the public origin', async (_name, form) => {

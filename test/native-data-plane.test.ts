@@ -2,15 +2,13 @@
 // the forced-JS matrix run (test:js-data-plane), since it asserts the default plane itself.
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createProxy, type ConnectionRecord, type SwitchboardError } from '@switchboard/proxy';
 import { resolveDataPlane } from '../packages/proxy/src/native/data-plane';
 import { NativeRelay, nativeRelayLoadError } from '../packages/proxy/src/native/native-relay';
 import { CheckedProxies, Resources, openWs, roundTrip, startBackend, waitFor } from './helpers/servers';
-import { makeTestPki } from './helpers/tls';
+import { listenHttps, makeTestPki } from './helpers/tls';
 
 // Under CI the addon must have been built: a silent fallback to JS would hide a broken build.
 if (process.env.CI === 'true' && !NativeRelay.available) throw new Error(`native relay not available under CI: ${nativeRelayLoadError}`);
@@ -66,16 +64,7 @@ describe(`data plane selection (native relay ${NativeRelay.available ? 'built' :
     const pki = makeTestPki();
     const backend = await startBackend(res, 'a');
     const proxy = createProxy({ backends: [backend.url] });
-    const front = createHttpsServer({ cert: pki.cert, key: pki.key });
-    proxy.attach(front);
-    front.listen(0, '127.0.0.1');
-    await once(front, 'listening');
-    res.add(async () => {
-      await proxy.close();
-      front.closeAllConnections();
-      await new Promise<void>((r) => front.close(() => r()));
-    });
-    const port = (front.address() as AddressInfo).port;
+    const port = await listenHttps(res, proxy, pki);
     const ws = new WebSocket(`wss://localhost:${port}/`, { ca: pki.ca });
     res.add(() => ws.terminate());
     await once(ws, 'open');

@@ -1,11 +1,10 @@
 import { once } from 'node:events';
 import { request as httpsRequest, createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createProxy } from '@switchboard/proxy';
 import { httpRequest } from './helpers/http';
 import { Resources, expectRefusal, listenLocal, roundTrip, startBackend, startProxy } from './helpers/servers';
-import { makeTestPki, type TestPki } from './helpers/tls';
+import { listenHttps, makeTestPki, type TestPki } from './helpers/tls';
 
 async function startTlsBackend(res: Resources, pki: TestPki): Promise<string> {
   const server: HttpsServer = createHttpsServer({ cert: pki.cert, key: pki.key }, (req, r) => {
@@ -59,16 +58,7 @@ describe('TLS', () => {
   it('serves https/wss in front when attached to an https server (X-Forwarded-Proto: https)', async () => {
     const backend = await startBackend(res, 'a');
     const proxy = createProxy({ backends: [backend.url] });
-    const front = createHttpsServer({ cert: pki.cert, key: pki.key });
-    proxy.attach(front);
-    front.listen(0, '127.0.0.1');
-    await once(front, 'listening');
-    res.add(async () => {
-      await proxy.close();
-      front.closeAllConnections();
-      await new Promise<void>((r) => front.close(() => r()));
-    });
-    const port = (front.address() as AddressInfo).port;
+    const port = await listenHttps(res, proxy, pki);
     const body = await new Promise<string>((resolve, reject) => {
       httpsRequest({ host: '127.0.0.1', port, path: '/', ca: pki.ca, servername: 'localhost', agent: false }, (r) => {
         let data = '';

@@ -2,6 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Proxy } from '@switchboard/proxy';
+import type { Resources } from './servers';
 
 export interface TestPki {
   ca: string;
@@ -29,4 +34,21 @@ export function makeTestPki(): TestPki {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Serves `proxy` behind an https server on 127.0.0.1:0 with the test PKI's certificate; the proxy and the server are
+ * closed at clean-up. Resolves with the port.
+ */
+export async function listenHttps(res: Resources, proxy: Proxy, pki: TestPki): Promise<number> {
+  const front = createHttpsServer({ cert: pki.cert, key: pki.key });
+  proxy.attach(front);
+  front.listen(0, '127.0.0.1');
+  await once(front, 'listening');
+  res.add(async () => {
+    await proxy.close();
+    front.closeAllConnections();
+    await new Promise<void>((r) => front.close(() => r()));
+  });
+  return (front.address() as AddressInfo).port;
 }
