@@ -6,41 +6,21 @@
 const { fork } = require('node:child_process');
 const net = require('node:net');
 const { once } = require('node:events');
-const path = require('node:path');
+const { startRelayServer } = require('./relay-server');
 
 const CONNS = Number(process.argv[2] === '--child' ? process.argv[5] : (process.argv[2] ?? 2000));
 const SEMI = process.env.SEMI_SPACE_MB; // e.g. 1: --max-semi-space-size for the proxy child
-const dist = path.join(__dirname, '..', '..', 'dist');
-// Shared, and defined outside the accept callback: a closure made there would keep both destroyed sockets alive.
-const HANDLER = { relayEnded() {} };
 
 function child(mode, echoPort) {
-  const { Splice } = require(path.join(dist, 'websocket', 'splice.js'));
-  const { NativeRelay } = require(path.join(dist, 'native', 'native-relay.js'));
-  const relay = mode === 'native' ? new NativeRelay(16384) : undefined;
   let joined = 0;
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
-    const backend = net.connect({ port: echoPort, host: '127.0.0.1', allowHalfOpen: true });
-    client.on('error', () => {});
-    backend.on('error', () => {});
-    backend.pause();
-    backend.once('connect', () => {
-      if (mode === 'native') {
-        relay.adopt(client, backend, { frameTracking: true, maxFramePayload: Infinity, maxMessageSize: Infinity }, HANDLER);
-      } else {
-        const entry = { id: 1, key: 'k', clientAddress: '127.0.0.1', clientPort: 1, backendId: 'b', protocol: 'websocket', openedAt: 0, bytesIn: 0, bytesOut: 0, release: undefined };
-        const options = { halfCloseTimeout: 0, idleTimeout: 0, idlePing: false, frameTracking: true, maxFramePayload: Infinity, maxMessageSize: Infinity };
-        new Splice(client, backend, entry, options, { spliceDone() {} }).start(undefined, []);
-      }
-      joined++;
-    });
-  });
   const rss = () => {
     global.gc();
     global.gc();
     return process.memoryUsage();
   };
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port, rss: rss() }));
+  startRelayServer({ how: mode, echoPort, capacity: 16384, onJoined: () => joined++ }).then((server) =>
+    process.send({ port: server.address().port, rss: rss() }),
+  );
   process.on('message', (m) => {
     if (m === 'measure') {
       const check = () => (joined < CONNS ? setTimeout(check, 50) : setTimeout(() => process.send({ rss: rss(), joined }), 500));
@@ -49,6 +29,7 @@ function child(mode, echoPort) {
     if (m === 'exit') process.exit(0);
   });
 }
+
 
 async function measure(mode) {
   const echo = net.createServer((s) => s.on('error', () => {}));

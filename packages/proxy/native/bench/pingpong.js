@@ -7,53 +7,20 @@
 const { fork } = require('node:child_process');
 const net = require('node:net');
 const { once } = require('node:events');
-const path = require('node:path');
+const { startRelayServer, reportCpuOnRequest } = require('./relay-server');
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const CONNS = Number(process.argv[3] ?? 50);
-const dist = path.join(__dirname, '..', '..', 'dist');
-// Shared, and defined outside the accept callback: a closure made there would keep both destroyed sockets alive.
-const HANDLER = { relayEnded() {} };
 
 // 64 bytes each: a masked binary frame (6-byte header + 58) and an unmasked one (2 + 62).
 const UP = Buffer.concat([Buffer.from([0x82, 0x80 | 58, 1, 2, 3, 4]), Buffer.alloc(58, 9)]);
 const DOWN = Buffer.concat([Buffer.from([0x82, 62]), Buffer.alloc(62, 7)]);
 
 function child(mode, echoPort) {
-  const { Splice } = require(path.join(dist, 'websocket', 'splice.js'));
-  const { NativeRelay } = require(path.join(dist, 'native', 'native-relay.js'));
-  const relay = mode === 'native' ? new NativeRelay(1024) : undefined;
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
-    const backend = net.connect({ port: echoPort, host: '127.0.0.1', allowHalfOpen: true });
-    // Resets at the end of a run are expected.
-    client.on('error', () => {});
-    backend.on('error', () => {});
-    backend.pause();
-    backend.once('connect', () => {
-      if (mode === 'native') {
-        relay.adopt(client, backend, { frameTracking: true, maxFramePayload: Infinity, maxMessageSize: Infinity }, HANDLER);
-      } else if (mode === 'pipe') {
-        client.pipe(backend);
-        backend.pipe(client);
-        client.resume();
-      } else {
-        const entry = { id: 1, key: 'k', clientAddress: '127.0.0.1', clientPort: 1, backendId: 'b', protocol: 'websocket', openedAt: 0, bytesIn: 0, bytesOut: 0, release: undefined };
-        const options = { halfCloseTimeout: 0, idleTimeout: 0, idlePing: false, frameTracking: true, maxFramePayload: Infinity, maxMessageSize: Infinity };
-        new Splice(client, backend, entry, options, { spliceDone() {} }).start(undefined, []);
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-  let start;
-  process.on('message', (m) => {
-    if (m === 'start') start = process.cpuUsage();
-    if (m === 'stop') {
-      const d = process.cpuUsage(start);
-      process.send({ user: d.user, system: d.system });
-      setTimeout(() => process.exit(0), 50);
-    }
-  });
+  startRelayServer({ how: mode, echoPort, capacity: 1024 }).then((server) => process.send({ port: server.address().port }));
+  reportCpuOnRequest();
 }
+
 
 async function measure(mode) {
   const echo = net.createServer((s) => {

@@ -6,45 +6,18 @@
 const { fork } = require('node:child_process');
 const net = require('node:net');
 const { once } = require('node:events');
-const path = require('node:path');
+const { startRelayServer, reportCpuOnRequest } = require('./relay-server');
 
 const MIB = Number(process.argv[2] === '--child' ? 0 : (process.argv[2] ?? 512));
-const dist = path.join(__dirname, '..', '..', 'dist');
-// Shared and outside the accept callback (a closure there would keep the destroyed sockets alive).
-const HANDLER = { relayEnded() {} };
 const FRAME = Buffer.concat([Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 0]), Buffer.alloc(1 << 20, 5)]);
 
 function child(mode, echoPort) {
-  const { Splice } = require(path.join(dist, 'websocket', 'splice.js'));
-  const { NativeRelay } = require(path.join(dist, 'native', 'native-relay.js'));
-  const relay = mode.startsWith('native') ? new NativeRelay(64) : undefined;
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
-    const backend = net.connect({ port: echoPort, host: '127.0.0.1', allowHalfOpen: true });
-    client.on('error', () => {});
-    backend.on('error', () => {});
-    backend.pause();
-    backend.once('connect', () => {
-      if (relay !== undefined) {
-        const tracked = mode === 'native-tracked';
-        relay.adopt(client, backend, { frameTracking: tracked, maxFramePayload: Infinity, maxMessageSize: Infinity, splice: mode === 'native-splice' }, HANDLER);
-      } else {
-        const entry = { id: 1, key: 'k', clientAddress: '127.0.0.1', clientPort: 1, backendId: 'b', protocol: 'websocket', openedAt: 0, bytesIn: 0, bytesOut: 0, release: undefined };
-        const options = { halfCloseTimeout: 0, idleTimeout: 0, idlePing: false, frameTracking: true, maxFramePayload: Infinity, maxMessageSize: Infinity };
-        new Splice(client, backend, entry, options, { spliceDone() {} }).start(undefined, []);
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-  let start;
-  process.on('message', (m) => {
-    if (m === 'start') start = process.cpuUsage();
-    if (m === 'stop') {
-      const d = process.cpuUsage(start);
-      process.send({ user: d.user, system: d.system });
-      setTimeout(() => process.exit(0), 50);
-    }
-  });
+  const how = mode.startsWith('native') ? 'native' : mode;
+  const adopt = { frameTracking: mode === 'native-tracked', splice: mode === 'native-splice' };
+  startRelayServer({ how, echoPort, capacity: 64, adopt }).then((server) => process.send({ port: server.address().port }));
+  reportCpuOnRequest();
 }
+
 
 async function measure(mode) {
   let go;
