@@ -1,23 +1,15 @@
-import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { describeWithBrowser, launchChromium } from './helpers/browser';
 import type { WebSocket } from 'ws';
 import { CheckedProxies, listenLocal, openWs, Resources, roundTrip, startBackend, waitFor } from './helpers/servers';
 
-/** Debian's chromium; the binary behind the /usr/bin wrapper skips a harmless wrapper warning. */
-const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => existsSync(p));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const TOKEN = 'dashboard-test-token';
 /** Set to write docs/images/dashboard.png (the run then lasts ~15 s longer, to fill the chart). */
 const SCREENSHOT = process.env['SWITCHBOARD_DASHBOARD_SCREENSHOT'] === '1';
 
-// Locally a missing browser skips this file; in CI (.ci/run installs chromium) it must fail instead.
-const describeWithBrowser =
-  CHROMIUM !== undefined || process.env['CI'] === 'true'
-    ? describe
-    : describe.skip; // reason: off CI, Debian's chromium is absent; the test drives a real browser, never a stand-in
 
 /** Visible rows of the live connection table, as "client backend" strings. */
 async function visibleRows(page: Page): Promise<string[]> {
@@ -38,8 +30,7 @@ describeWithBrowser('the admin dashboard in Chromium', () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    if (CHROMIUM === undefined) throw new Error('chromium is not installed (apt-get install -y chromium); CI requires it');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,26 +1,15 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { describeWithBrowser, launchChromium } from './helpers/browser';
 import { startDemo, type Demo } from '../packages/examples/src/demo';
 import { waitFor } from './helpers/servers';
 
-/** Debian's chromium; the binary behind the /usr/bin wrapper skips a harmless wrapper warning. */
-const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => existsSync(p));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-
-// Locally a missing browser skips this file; in CI (.ci/run installs chromium) it must fail instead,
-// or a broken install step would go unnoticed.
-const describeWithBrowser =
-  CHROMIUM !== undefined || process.env['CI'] === 'true'
-    ? describe
-    : describe.skip; // reason: off CI, Debian's chromium is absent; the test drives a real browser, never a stand-in
 
 describeWithBrowser('the npm start demo in a real browser', () => {
   let browser: Browser | undefined;
   let demo: Demo | undefined;
 
   beforeAll(async () => {
-    if (CHROMIUM === undefined) throw new Error('chromium is not installed (apt-get install -y chromium); CI requires it');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

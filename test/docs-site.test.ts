@@ -4,24 +4,18 @@
  * from file:// URLs and finds the title, the grouped sidebar and a code example on each.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { describeWithBrowser, launchChromium } from './helpers/browser';
 
-const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => existsSync(p));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const ROOT = resolve(__dirname, '..');
 /** Where the screenshots go, to look at by eye: DOCS_SCREENSHOTS=dir, else the temp build directory. */
 const SHOTS = process.env['DOCS_SCREENSHOTS'];
 
-// Locally a missing browser skips this file; in CI (.ci/run installs chromium) it must fail instead.
-const describeWithBrowser =
-  CHROMIUM !== undefined || process.env['CI'] === 'true'
-    ? describe
-    : describe.skip; // reason: off CI, Debian's chromium is absent; the test drives a real browser, never a stand-in
 
 describeWithBrowser('the docs site (typedoc) in Chromium', () => {
   let out = '';
@@ -29,11 +23,10 @@ describeWithBrowser('the docs site (typedoc) in Chromium', () => {
   let page: Page | undefined;
 
   beforeAll(async () => {
-    if (CHROMIUM === undefined) throw new Error('chromium is not installed (apt-get install -y chromium); CI requires it');
     out = mkdtempSync(join(tmpdir(), 'switchboard-docs-'));
     // typedoc exits non-zero on any warning (treatWarningsAsErrors), so a broken link fails here.
     await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], { cwd: ROOT });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   }, 90_000);
 
