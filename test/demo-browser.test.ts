@@ -3,7 +3,6 @@ import { describeWithBrowser, launchChromium } from './helpers/browser';
 import { startDemo, type Demo } from '../packages/examples/src/demo';
 import { waitFor } from './helpers/servers';
 
-
 describeWithBrowser('the npm start demo in a real browser', () => {
   let browser: Browser | undefined;
   let demo: Demo | undefined;
