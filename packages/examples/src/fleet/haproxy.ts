@@ -74,7 +74,7 @@ backend switchboards
     option httpchk
     http-check send meth GET uri /api/backends
     http-check expect status 200
-    default-server send-proxy-v2 source ${c.sourceAddress} check inter ${c.checkInterval} fall ${c.checkFall} rise ${c.checkRise}
+    default-server send-proxy-v2 source ${c.sourceAddress} inter ${c.checkInterval} fall ${c.checkFall} rise ${c.checkRise}
 ${c.servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} check port ${s.adminPort}`).join('\n')}
 `;
 }
