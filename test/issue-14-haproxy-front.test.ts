@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import type { ServerFrame } from '../packages/examples/src/chat/protocol';
-import { HAPROXY_BIN } from '../packages/examples/src/fleet/haproxy';
+import { HAPROXY_BIN, haproxyCommand } from '../packages/examples/src/fleet/haproxy';
 import { startFleet, type ConnectionRow, type Fleet, type SwitchboardProcess } from '../packages/examples/src/fleet-haproxy';
 import { proxyV1, proxyV2 } from './helpers/proxy-header';
 import { head, rawExchange, WS_HEADERS } from './helpers/raw';
@@ -23,7 +23,7 @@ type MessageFrame = Extract<ServerFrame, { type: 'message' }>;
 
 /** Client source addresses: distinct clients to HAProxy, the Switchboards and the nodes alike. */
 const ADDRESSES = ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15', '127.0.0.16', '127.0.0.17', '127.0.0.18'];
-/** How long HAProxy may take to mark a SIGKILLed Switchboard down: 2 failed checks 500 ms apart, plus slack for a loaded machine. */
+/** How long HAProxy may take to mark a dead Switchboard down: 2 failed checks 500 ms apart, plus slack for a loaded machine. */
 const MARK_DOWN_BOUND = 5000;
 
 const IS_CI = process.env['CI'] === 'true';
@@ -233,7 +233,7 @@ describeWithFleet('issue 14: HAProxy (TCP, send-proxy-v2) -> two Switchboards (i
     await waitForEmptyTables(f.switchboards);
   });
 
-  it('after a SIGKILL of one Switchboard, HAProxy marks it down and its clients reconnect through the other onto the same nodes', async () => {
+  it('after a SIGKILL of one Switchboard, its clients reconnect through the other onto the same nodes, and HAProxy marks it down', async () => {
     const f = fleet!;
     const [sbA, sbB] = f.switchboards as [SwitchboardProcess, SwitchboardProcess];
     const clients = await joinAll(res, f, 'kill');
@@ -242,14 +242,15 @@ describeWithFleet('issue 14: HAProxy (TCP, send-proxy-v2) -> two Switchboards (i
     const survivors = clients.filter((c) => carried.get(c.key)!.switchboard === 'sb-b');
     expect(orphans).toHaveLength(clients.length / 2);
 
-    const killedAt = Date.now();
+    // Two mechanisms bring the clients back, and each is shown alone. First, with sb-a's checks paused (so HAProxy
+    // keeps offering it), `option redispatch`: a connection refused by the dead process is retried on sb-b.
+    const stats = f.haproxy.statsSocket;
+    await haproxyCommand(stats, 'disable health switchboards/sb-a');
     process.kill(sbA.process.pid, 'SIGKILL');
     expect((await sbA.process.exited).signal).toBe('SIGKILL');
     // The kernel closed the dead process's sockets: HAProxy closes each of its clients' connections (no close frame).
     for (const o of orphans) expect(await o.closed).toBe(1006);
 
-    // The clients reconnect at once, before any check has failed: HAProxy finds sb-a refusing connections and
-    // redispatches to sb-b (option redispatch). Each lands on the node it was on before, through sb-b.
     const back: FleetClient[] = [];
     for (const o of orphans) back.push(await join(res, f.url.replace('http:', 'ws:'), o.address, o.name));
     const now = await carriers([sbB]);
@@ -259,22 +260,27 @@ describeWithFleet('issue 14: HAProxy (TCP, send-proxy-v2) -> two Switchboards (i
       expect(now.get(b.key)).toMatchObject({ switchboard: 'sb-b', row: { backend: b.welcome.node } });
     }
     expect(now.size).toBe(clients.length);
+    const whileUnchecked = (await f.haproxy.servers()).find((s) => s.name === 'sb-a')!;
+    expect(whileUnchecked.status).toBe('no check');
+    expect(whileUnchecked.redispatches).toBeGreaterThan(0);
 
-    // HAProxy's checks take sb-a out within two check periods.
+    // Then the health checks: resumed, they take sb-a out within two check periods (500 ms apart).
+    const resumedAt = Date.now();
+    await haproxyCommand(stats, 'enable health switchboards/sb-a');
     let downAfter = 0;
-    const deadline = killedAt + MARK_DOWN_BOUND;
     for (;;) {
       const sbAStat = (await f.haproxy.servers()).find((s) => s.name === 'sb-a')!;
       if (sbAStat.status === 'DOWN') {
-        downAfter = Date.now() - killedAt;
-        expect(sbAStat.checkStatus).toMatch(/^L4CON|^L4TOUT|^L7/);
+        downAfter = Date.now() - resumedAt;
+        expect(sbAStat.checkStatus).toBe('L4CON');
         break;
       }
-      if (Date.now() > deadline) throw new Error(`sb-a still ${sbAStat.status} ${MARK_DOWN_BOUND} ms after its SIGKILL`);
+      if (Date.now() - resumedAt > MARK_DOWN_BOUND) throw new Error(`sb-a still ${sbAStat.status} ${MARK_DOWN_BOUND} ms after its checks resumed`);
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(downAfter).toBeLessThan(MARK_DOWN_BOUND);
     expect(logLines.some((l) => /haproxy: .*sb-a is DOWN/.test(l))).toBe(true);
+    expect((await f.haproxy.servers()).find((s) => s.name === 'sb-b')).toMatchObject({ status: 'UP', sessions: clients.length });
 
     // The survivors never noticed; everyone still chats across the nodes.
     for (const s of survivors) expect(s.ws.readyState).toBe(WebSocket.OPEN);

@@ -41,6 +41,12 @@ const CHECK_FALL = 2;
 const CHECK_RISE = 2;
 /** How long a stopping Switchboard lets its WebSockets close (1001), in ms. */
 const CLOSE_TIMEOUT = 2000;
+/** Each Switchboard probes each node's `/healthz` (503 while the node cannot reach Redis) this often, in ms... */
+const NODE_CHECK_INTERVAL = 2000;
+/** ...with this deadline per probe, in ms... */
+const NODE_CHECK_TIMEOUT = 1000;
+/** ...and takes a node out after this many failures in a row. */
+const NODE_CHECK_FALL = 2;
 
 export interface FleetOptions {
   /** HAProxy's port on 127.0.0.1; 0 picks a free one. Default 8080. */
@@ -93,7 +99,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      for (const stop of stops.reverse()) await stopAll([stop]).catch((err: unknown) => log(`stop failed: ${String(err)}`));
+      for (const stop of stops.reverse()) await stop().catch((err: unknown) => log(`stop failed: ${String(err)}`));
     })();
     return closing;
   };
@@ -124,7 +130,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
             proxyProtocol: true,
             trustProxy: [HAPROXY_SOURCE],
             closeTimeout: CLOSE_TIMEOUT,
-            healthCheck: { path: '/healthz', interval: 2000, timeout: 1000, fall: 2 },
+            healthCheck: { path: '/healthz', interval: NODE_CHECK_INTERVAL, timeout: NODE_CHECK_TIMEOUT, fall: NODE_CHECK_FALL },
           },
         }),
       ),

@@ -82,10 +82,12 @@ ${c.servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} check port ${s.
 /** One server line of `show stat`. */
 export interface ServerStat {
   readonly name: string;
-  /** `UP`, `DOWN`, `UP 1/2` (going down), `DOWN 1/2` (coming up), `MAINT`... */
+  /** `UP`, `DOWN`, `UP 1/2` (going down), `DOWN 1/2` (coming up), `MAINT`, `no check` (checks disabled)... */
   readonly status: string;
-  /** Result of the last check: `L7OK`, `L4CON` (refused), `L7STS` (bad status), `INI` (none yet)... */
+  /** Result of the last check: `L7OK`, `L4CON` (refused), `L7STS` (bad status), `INI` (none yet), '' (disabled)... */
   readonly checkStatus: string;
+  /** Connections that were to go to this server, failed to connect and were sent to another (`option redispatch`). */
+  readonly redispatches: number;
   /** Sessions it carries now. */
   readonly sessions: number;
   /** Sessions it has carried in total. */
@@ -120,7 +122,9 @@ export async function serverStats(socketPath: string, backend = 'switchboards'):
     .map((f) => ({
       name: f[at('svname')]!,
       status: f[at('status')]!,
-      checkStatus: f[at('check_status')]!,
+      // `* ` marks a check in progress; the result shown is the last one.
+      checkStatus: f[at('check_status')]!.replace(/^\* /, ''),
+      redispatches: Number(f[at('wredis')]),
       sessions: Number(f[at('scur')]),
       totalSessions: Number(f[at('stot')]),
     }));
