@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { chatPage } from './page';
-import { cleanName, MAX_MESSAGE_BYTES, parseChannelMessage, type ChannelMessage, type ServerFrame } from './protocol';
+import { cleanName, forwardedClient, MAX_MESSAGE_BYTES, parseChannelMessage, type ChannelMessage, type ServerFrame } from './protocol';
 
 const HOST = '127.0.0.1';
 /** A client whose unsent backlog exceeds this many bytes is too slow to keep up and is closed with 1013. */
@@ -196,7 +196,8 @@ export async function startChatNode(options: ChatNodeOptions): Promise<ChatNode>
     ws.on('error', () => undefined);
     const query = new URL(req.url ?? '/', 'http://chat.invalid').searchParams;
     const clientName = cleanName(query.get('name'), `guest-${++guests}`);
-    const welcome: ServerFrame = { type: 'welcome', node: name, name: clientName };
+    const client = forwardedClient(req.headers['x-forwarded-for'], req.socket.remoteAddress);
+    const welcome: ServerFrame = { type: 'welcome', node: name, name: clientName, client };
     ws.send(JSON.stringify(welcome));
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) {

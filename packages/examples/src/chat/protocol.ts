@@ -25,8 +25,11 @@ export interface ChannelMessage {
 
 /** A frame a node sends to one of its WebSocket clients, as JSON text. */
 export type ServerFrame =
-  /** First frame on every connection: which node the client landed on and under which name. */
-  | { readonly type: 'welcome'; readonly node: string; readonly name: string }
+  /**
+   * First frame on every connection: which node the client landed on, under which name, and the client address the
+   * node was given (the last `X-Forwarded-For` entry, which the proxy in front writes; else the TCP peer).
+   */
+  | { readonly type: 'welcome'; readonly node: string; readonly name: string; readonly client: string }
   /** A chat line from anyone in the cluster, the client's own lines included. */
   | ({ readonly type: 'message' } & ChannelMessage)
   /** The client's last line was not delivered (the node cannot reach Redis right now); nothing was published. */
@@ -56,4 +59,15 @@ export function parseChannelMessage(payload: string): ChannelMessage | undefined
 export function cleanName(raw: string | null, fallback: string): string {
   const name = (raw ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME_LENGTH);
   return name === '' ? fallback : name;
+}
+
+/**
+ * The client address a node behind one proxy should believe: the last `X-Forwarded-For` entry (the one the proxy
+ * in front wrote; entries left of it were written by someone further out, possibly the client), else the TCP peer.
+ * Only sound because a node listens on loopback, where nothing but the proxy reaches it.
+ */
+export function forwardedClient(xForwardedFor: string | string[] | undefined, peer: string | undefined): string {
+  const header = Array.isArray(xForwardedFor) ? xForwardedFor.join(',') : xForwardedFor;
+  const last = header?.split(',').pop()?.trim();
+  return last !== undefined && last !== '' ? last : (peer ?? '');
 }
