@@ -37,6 +37,11 @@ export interface ConnectionRecord {
    * after its 101, `js` otherwise (HTTP, handshakes in progress, TLS clients, `dataPlane: 'js'`).
    */
   readonly dataPlane: 'native' | 'js';
+  /**
+   * The HTTP/2 stream id, for a connection carried by one stream of an HTTP/2 client connection (a WebSocket over
+   * HTTP/2, RFC 8441); absent for HTTP/1.1 clients. Such entries are keyed `ip:port/stream`.
+   */
+  readonly http2Stream?: number;
 }
 
 /**
@@ -58,6 +63,8 @@ export interface ConnectionEntry {
   /** The backend's response status, once known (for access lines). */
   status?: number;
   dataPlane: 'native' | 'js';
+  /** The HTTP/2 stream carrying the connection, if any. */
+  readonly http2Stream: number | undefined;
   /**
    * While the native relay carries the connection: its live byte counters, read by {@link toRecord} instead
    * of `bytesIn`/`bytesOut` (which hold the final figures once it ends). A field set from the start, not
@@ -106,9 +113,10 @@ export class ConnectionTable {
   }
 
   /** Adds an entry and returns it; the caller must `remove()` it exactly once. */
-  add(clientAddress: string, clientPort: number, backendId: string, protocol: ConnectionProtocol, route = DEFAULT_ROUTE): ConnectionEntry {
+  add(clientAddress: string, clientPort: number, backendId: string, protocol: ConnectionProtocol, route = DEFAULT_ROUTE, http2Stream?: number): ConnectionEntry {
     const id = this.#nextId++;
     let key = clientKey(clientAddress, clientPort);
+    if (http2Stream !== undefined) key = `${key}/${http2Stream}`;
     if (this.#entries.has(key)) key = `${key}#${id}`;
     const entry: ConnectionEntry = {
       id,
@@ -122,6 +130,7 @@ export class ConnectionTable {
       bytesIn: 0,
       bytesOut: 0,
       dataPlane: 'js',
+      http2Stream,
       live: undefined,
       release: undefined,
     };
@@ -201,5 +210,6 @@ export function toRecord(e: ConnectionEntry): ConnectionRecord {
     bytesOut: bytes.bytesOut,
     dataPlane: e.dataPlane,
     ...(e.status !== undefined && { status: e.status }),
+    ...(e.http2Stream !== undefined && { http2Stream: e.http2Stream }),
   });
 }

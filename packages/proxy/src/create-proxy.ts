@@ -29,6 +29,8 @@ import { renderExposition } from './admin/metric-families';
 import { promClientMetrics, type MetricsRegistryLike } from './admin/prom-client-compat';
 import { createAdminHandler, type AdminHandler, type AdminOptions } from './admin/admin-router';
 import { DataPlane, type DataPlaneStatus } from './native/data-plane';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
+import { attachExtendedConnect, isHttp2Server, resolveHttp2WebSocketOptions } from './http2/extended-connect';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -148,6 +150,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #gate: GateDeps;
   readonly #metrics: ProxyMetrics;
   readonly #dataPlane: DataPlane;
+  readonly #maxWebSocketStreams: number;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
@@ -160,6 +163,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const logger = resolveLogger(options.logger);
     this.#gate = { hooks, options: this.#options, edge: this.#edge, logRejected: logger === undefined ? undefined : rejectionLogger(logger), isClosing: () => this.#closing !== undefined, reportError: (err) => this.#reportError(err) };
     this.#dataPlane = new DataPlane(this.#options.dataPlane);
+    this.#maxWebSocketStreams = resolveHttp2WebSocketOptions(options.http2).maxWebSocketStreams;
     if (this.#options.trustProxy === true) warnOnce('trustProxy: true believes forwarding headers from every peer: any client can choose the address the proxy and backends see.');
     const host: RouteHost = {
       table: this.#table,
@@ -325,17 +329,26 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * detach();
    * ```
    */
-  attach(server: Server | HttpsServer): () => void {
+  attach(server: Server | HttpsServer | Http2SecureServer | Http2Server): () => void {
+    const detachH2 = isHttp2Server(server) ? this.#attachExtendedConnect(server) : undefined;
+    server = server as Server;
     server.on('request', this.handleRequest);
     server.on('upgrade', this.handleUpgrade);
     // Without a clientError listener Node answers parser errors itself; ours adds the generic bodies.
     const ownsClientErrors = server.listenerCount('clientError') === 0;
     if (ownsClientErrors) server.on('clientError', onClientError);
     return () => {
+      detachH2?.();
       server.removeListener('request', this.handleRequest);
       server.removeListener('upgrade', this.handleUpgrade);
       if (ownsClientErrors) server.removeListener('clientError', onClientError);
     };
+  }
+
+  /** RFC 8441: WebSockets over the HTTP/2 streams of a node:http2 server. */
+  #attachExtendedConnect(server: Http2SecureServer | Http2Server): () => void {
+    const { retryAfter, server: serverHeader } = this.#options;
+    return attachExtendedConnect(server, { handleUpgrade: this.handleUpgrade, reportError: (err) => this.#reportError(err), retryAfter, server: serverHeader, maxWebSocketStreams: this.#maxWebSocketStreams });
   }
 
   /**

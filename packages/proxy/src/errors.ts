@@ -45,7 +45,9 @@ export type ErrorCode =
   | 'ERR_HOOK_FAILED'
   | 'ERR_WS_PROTOCOL'
   | 'ERR_CLIENT_BODY'
-  | 'ERR_REQUEST_BODY_MISMATCH';
+  | 'ERR_REQUEST_BODY_MISMATCH'
+  | 'ERR_CONNECT_UNSUPPORTED'
+  | 'ERR_WEBSOCKET_STREAM_LIMIT';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -93,6 +95,8 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_WS_PROTOCOL: { status: 0, closeCode: 1002 },
   ERR_CLIENT_BODY: { status: 400, closeCode: 1002 },
   ERR_REQUEST_BODY_MISMATCH: { status: 500, closeCode: 1011 },
+  ERR_CONNECT_UNSUPPORTED: { status: 501, closeCode: 1002 },
+  ERR_WEBSOCKET_STREAM_LIMIT: { status: 429, closeCode: 1008 },
 };
 
 /**

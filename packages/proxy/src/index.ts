@@ -62,3 +62,5 @@ export type { DiagnosticsMessages } from './admin/diagnostics';
 export type { AdminHandler, AdminOptions } from './admin/admin-router';
 export type { MetricsRegistryLike } from './admin/prom-client-compat';
 export type { DataPlaneMode, DataPlaneStatus } from './native/data-plane';
+export type { Http2WebSocketOptions } from './http2/extended-connect';
+export { ConnectUnsupportedError, WebSocketStreamLimitError } from './http2/extended-connect-errors';

@@ -7,6 +7,7 @@ import type { RoutingOptions } from './routing/route-options';
 import type { HookOptions } from './routing/hook-options';
 import type { LoggingOptions } from './logging/logger-option';
 import type { DataPlaneMode } from './native/data-plane';
+import type { Http2WebSocketOptions } from './http2/extended-connect';
 
 
 /**
@@ -358,6 +359,11 @@ export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOption
    * @defaultValue 30000
    */
   readonly drainTimeout?: number;
+  /**
+   * HTTP/2 clients (a node:http2 server given to `proxy.attach`): limits of WebSockets over HTTP/2 (RFC 8441).
+   * @defaultValue `{ maxWebSocketStreams: 100 }`
+   */
+  readonly http2?: Http2WebSocketOptions;
 }
 
 /**
