@@ -4,15 +4,16 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage } from 'node:http';
 import { constants } from 'node:http2';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { createProxy, type Proxy, type ProxyOptions, type SwitchboardError } from '@switchboard/proxy';
 import { connectH2, h2RoundTrip, listenH2, openH2WebSocket, wsConnectHeaders, type H2WebSocket } from './helpers/h2-websocket';
 import { Resources, listenLocal, startBackend, waitFor } from './helpers/servers';
 import { makeTestPki } from './helpers/tls';
+import { startCountingBackend } from './helpers/counting-backend';
 
 const pki = makeTestPki();
 
@@ -81,8 +82,236 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
     await waitFor(() => proxy.connections().length === 0);
     expect(errors).toEqual([]);
   });
-});
 
-// Silence unused imports while the spec grows.
-void once; void spawn; void join; void createServer; void listenLocal; void WebSocket; void WebSocketServer;
-export type { Duplex };
+  it('relays the subprotocol and extension the backend chose among those the client offered', async () => {
+    const server = createServer();
+    const wss = new WebSocketServer({ server, perMessageDeflate: true, handleProtocols: (offered) => (offered.has('v2.chat') ? 'v2.chat' : false) });
+    wss.on('connection', (s) => s.on('message', (m, binary) => s.send(m, { binary })));
+    const port0 = await listenLocal(res, server, { wss });
+    const { port } = await start({ backends: [`http://127.0.0.1:${port0}`] });
+    const ws = await openWs(port, '/', { 'sec-websocket-protocol': 'v1.chat, v2.chat', 'sec-websocket-extensions': 'permessage-deflate; client_max_window_bits' });
+    expect(ws.headers['sec-websocket-protocol']).toBe('v2.chat');
+    expect(String(ws.headers['sec-websocket-extensions'])).toMatch(/^permessage-deflate/);
+    ws.close(1000);
+    expect((await ws.next()).kind).toBe('close');
+    ws.stream.end();
+    await ws.ended;
+  });
+
+  describe('hostile extended CONNECTs get a clear status and open no backend connection', () => {
+    const cases: [string, (port: number) => Record<string, string>, number, string][] = [
+      ['a CONNECT without :protocol (a tunnel)', (port) => ({ ':method': 'CONNECT', ':authority': `localhost:${port}` }), 501, 'ERR_CONNECT_UNSUPPORTED'],
+      ['a :protocol other than websocket', (port) => ({ ...wsConnectHeaders(port), ':protocol': 'connect-udp' }), 501, 'ERR_CONNECT_UNSUPPORTED'],
+      ['sec-websocket-version 8', (port) => ({ ...wsConnectHeaders(port), 'sec-websocket-version': '8' }), 426, 'ERR_UNSUPPORTED_WS_VERSION'],
+      ['no sec-websocket-version', (port) => {
+        const h = wsConnectHeaders(port);
+        delete h['sec-websocket-version'];
+        return h;
+      }, 426, 'ERR_UNSUPPORTED_WS_VERSION'],
+      ['a body announced with content-length', (port) => ({ ...wsConnectHeaders(port), 'content-length': '5' }), 400, 'ERR_BAD_HANDSHAKE'],
+    ];
+    it.each(cases)('%s', async (_name, headers, status, code) => {
+      const backend = await startCountingBackend(res, 'a');
+      const { port } = await start({ backends: [backend.url] });
+      const session = await connectH2(res, port, pki);
+      const ws = await openH2WebSocket(session, headers(port));
+      expect(ws.status).toBe(status);
+      expect(await ws.body).toBe(`${status} ${STATUS_CODES[status]}\n`);
+      expect(ws.headers['connection']).toBeUndefined();
+      if (status === 426) expect(ws.headers['sec-websocket-version']).toBe('13');
+      expect(errors.map((e) => e.code)).toEqual([code]);
+      expect(backend.connections).toBe(0);
+      // The session itself is fine: a valid WebSocket opens on it next.
+      const ok = await openH2WebSocket(session, wsConnectHeaders(port));
+      expect(ok.status).toBe(200);
+      ok.stream.close(constants.NGHTTP2_CANCEL);
+    });
+
+    it('applies allowedOrigins (403) and onRequest ctx.reject() as for an HTTP/1.1 upgrade', async () => {
+      const backend = await startCountingBackend(res, 'a');
+      const { port } = await start({
+        backends: [backend.url],
+        allowedOrigins: ['https://app.example'],
+        onRequest: (req, ctx) => {
+          if (req.headers['authorization'] === undefined) ctx.reject(401, 'token required\n');
+        },
+      });
+      const session = await connectH2(res, port, pki);
+      const forbidden = await openH2WebSocket(session, { ...wsConnectHeaders(port), origin: 'https://evil.example', authorization: 'x' });
+      expect(forbidden.status).toBe(403);
+      const anonymous = await openH2WebSocket(session, { ...wsConnectHeaders(port), origin: 'https://app.example' });
+      expect([anonymous.status, await anonymous.body]).toEqual([401, 'token required\n']);
+      expect(backend.connections).toBe(0);
+      const ok = await openH2WebSocket(session, { ...wsConnectHeaders(port), origin: 'https://app.example', authorization: 'x' });
+      expect(ok.status).toBe(200);
+      expect(await h2RoundTrip(ok, 'let in')).toBe('let in');
+      ok.stream.close(constants.NGHTTP2_CANCEL);
+    });
+
+    it("relays a backend's refusal with its status and its chunked body decoded", async () => {
+      const server = createServer();
+      server.on('upgrade', (_req, socket: Duplex) => {
+        socket.end('HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n5\r\nnope!\r\n8\r\n go away\r\n0\r\n\r\n');
+      });
+      const port0 = await listenLocal(res, server);
+      const { port } = await start({ backends: [`http://127.0.0.1:${port0}`] });
+      const session = await connectH2(res, port, pki);
+      const ws = await openH2WebSocket(session, wsConnectHeaders(port));
+      expect(ws.status).toBe(403);
+      expect(ws.headers['content-type']).toBe('text/plain');
+      expect(ws.headers['transfer-encoding']).toBeUndefined();
+      expect(await ws.body).toBe('nope! go away');
+    });
+  });
+
+  describe('ends', () => {
+    it('a client RST_STREAM ends the backend connection and the table entry; the session goes on', async () => {
+      const backend = await startBackend(res, 'a');
+      const { proxy, port } = await start({ backends: [backend.url] });
+      const session = await connectH2(res, port, pki);
+      const serverSide = once(backend.wss, 'connection') as Promise<[WebSocket]>;
+      const ws = await openH2WebSocket(session, wsConnectHeaders(port));
+      const [server] = await serverSide;
+      const serverClosed = once(server, 'close');
+      expect(await h2RoundTrip(ws, 'x')).toBe('x');
+      ws.stream.close(constants.NGHTTP2_CANCEL);
+      const [code] = (await serverClosed) as [number];
+      expect(code).toBe(1006);
+      await waitFor(() => proxy.connections().length === 0);
+      expect(errors.map((e) => e.code)).toEqual(['ERR_CLIENT_RESET']);
+      const again = await openH2WebSocket(session, wsConnectHeaders(port));
+      expect(await h2RoundTrip(again, 'still here')).toBe('still here');
+      again.stream.close(constants.NGHTTP2_CANCEL);
+    });
+
+    it('a destroyed client session ends all its WebSocket streams and their backend connections', async () => {
+      const backend = await startBackend(res, 'a');
+      const { proxy, port } = await start({ backends: [backend.url] });
+      const session = await connectH2(res, port, pki);
+      const streams = await Promise.all(Array.from({ length: 5 }, () => openH2WebSocket(session, wsConnectHeaders(port))));
+      await Promise.all(streams.map((ws) => h2RoundTrip(ws, 'up')));
+      expect(proxy.connections()).toHaveLength(5);
+      const serverCloses = [...backend.wss.clients].map((c) => once(c, 'close'));
+      session.destroy();
+      await Promise.all(serverCloses);
+      await waitFor(() => proxy.connections().length === 0);
+      expect(backend.wss.clients.size).toBe(0);
+    });
+
+    it('drain sends 1012 on the stream, then END_STREAM', async () => {
+      const a = await startBackend(res, 'a');
+      const { proxy, port } = await start({ backends: [{ url: a.url, id: 'a' }] });
+      const ws = await openWs(port);
+      expect(await h2RoundTrip(ws, 'x')).toBe('x');
+      const drained = proxy.drain('a', { timeout: 2000 });
+      expect(await ws.next()).toEqual({ kind: 'close', code: 1012, reason: 'backend draining' });
+      ws.close(1012);
+      ws.stream.end();
+      await drained;
+      await ws.ended;
+      expect(ws.serverEnded()).toBe(true);
+    });
+
+    it('proxy.close() sends 1001 on the stream', async () => {
+      const a = await startBackend(res, 'a');
+      const { proxy, port } = await start({ backends: [a.url] });
+      const ws = await openWs(port);
+      expect(await h2RoundTrip(ws, 'x')).toBe('x');
+      const closing = proxy.close({ timeout: 2000 });
+      expect(await ws.next()).toEqual({ kind: 'close', code: 1001, reason: 'proxy shutting down' });
+      ws.close(1001);
+      ws.stream.end();
+      await closing;
+      await ws.ended;
+    });
+
+    it('a SIGKILLed backend gets its streams a 1011 close frame, then END_STREAM', async () => {
+      const child = spawn(process.execPath, [join(__dirname, 'fixtures', 'ws-echo-backend.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+      res.add(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      const { port } = await start({ backends: [`http://127.0.0.1:${line.toString().trim()}`] });
+      const session = await connectH2(res, port, pki);
+      const streams = await Promise.all(Array.from({ length: 3 }, () => openH2WebSocket(session, wsConnectHeaders(port))));
+      await Promise.all(streams.map((ws) => h2RoundTrip(ws, 'alive')));
+      child.kill('SIGKILL');
+      for (const ws of streams) {
+        expect(await ws.next()).toEqual({ kind: 'close', code: 1011, reason: '' });
+        ws.stream.end();
+        await ws.ended;
+        expect(ws.serverEnded()).toBe(true);
+      }
+      // Each report follows its stream's teardown, once the client's END_STREAM came.
+      await waitFor(() => errors.length === 3);
+      expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['ERR_BACKEND_RESET']));
+    });
+
+    it('a message over maxFramePayload closes both sides with 1009', async () => {
+      const a = await startBackend(res, 'a');
+      const serverSide = once(a.wss, 'connection') as Promise<[WebSocket]>;
+      const { port } = await start({ backends: [a.url], maxFramePayload: 1024 });
+      const ws = await openWs(port);
+      const [server] = await serverSide;
+      const serverClosed = once(server, 'close');
+      ws.send(Buffer.alloc(1024));
+      expect((await ws.next()).kind).toBe('message');
+      ws.send(Buffer.alloc(1025));
+      expect(await ws.next()).toEqual({ kind: 'close', code: 1009, reason: 'message too big' });
+      const [code] = (await serverClosed) as [number];
+      expect(code).toBe(1009);
+      ws.close(1009);
+      ws.stream.end();
+      await ws.ended;
+      await waitFor(() => errors.length > 0);
+      expect(errors.map((e) => e.code)).toEqual(['ERR_MESSAGE_TOO_BIG']);
+    });
+  });
+
+  describe('many WebSocket streams on one client connection', () => {
+    it.each(['round-robin', 'least-connections'] as const)('are spread over the backends by %s', async (strategy) => {
+      const backends = await Promise.all(['a', 'b', 'c'].map((id) => startBackend(res, id)));
+      const { proxy, port } = await start({ backends: backends.map((b) => ({ url: b.url, id: b.id })), strategy });
+      const session = await connectH2(res, port, pki);
+      const streams: H2WebSocket[] = [];
+      for (let i = 0; i < 9; i++) streams.push(await openH2WebSocket(session, wsConnectHeaders(port)));
+      const ids = await Promise.all(streams.map((ws) => h2RoundTrip(ws, 'whoami')));
+      expect(ids.sort()).toEqual(['a', 'a', 'a', 'b', 'b', 'b', 'c', 'c', 'c']);
+      // One entry per stream, all from the same client ip:port, told apart by stream id.
+      const records = proxy.connections();
+      expect(new Set(records.map((r) => `${r.client.address}:${r.client.port}`)).size).toBe(1);
+      expect(records.map((r) => r.http2Stream).sort()).toEqual(streams.map((ws) => ws.stream.id).sort());
+      session.destroy();
+    });
+
+    it('are bounded by http2.maxWebSocketStreams per connection: the excess gets 429, the others go on', async () => {
+      const a = await startCountingBackend(res, 'a');
+      const { proxy, port } = await start({ backends: [a.url], http2: { maxWebSocketStreams: 2 } });
+      const session = await connectH2(res, port, pki);
+      const first = await openH2WebSocket(session, wsConnectHeaders(port));
+      const second = await openH2WebSocket(session, wsConnectHeaders(port));
+      const third = await openH2WebSocket(session, wsConnectHeaders(port));
+      expect([first.status, second.status, third.status]).toEqual([200, 200, 429]);
+      expect(third.headers['retry-after']).toBe('1');
+      expect(errors.map((e) => e.code)).toEqual(['ERR_WEBSOCKET_STREAM_LIMIT']);
+      expect(a.connections).toBe(2);
+      expect(await h2RoundTrip(first, 'one')).toBe('one');
+      // Another connection has its own budget; a closed stream gives its slot back.
+      const other = await connectH2(res, port, pki);
+      expect((await openH2WebSocket(other, wsConnectHeaders(port))).status).toBe(200);
+      first.stream.close(constants.NGHTTP2_CANCEL);
+      await first.ended;
+      await waitFor(() => proxy.connections().length === 2);
+      const fourth = await openH2WebSocket(session, wsConnectHeaders(port));
+      expect(fourth.status).toBe(200);
+      session.destroy();
+      other.destroy();
+    });
+
+    it('rejects a bad maxWebSocketStreams at createProxy', () => {
+      expect(() => createProxy({ backends: ['http://127.0.0.1:1'], http2: { maxWebSocketStreams: 0 } })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: 'options.http2.maxWebSocketStreams must be a positive integer, got 0' }),
+      );
+    });
+  });
+});
