@@ -8,11 +8,14 @@ import { STATUS_CODES, createServer, type IncomingMessage } from 'node:http';
 import { constants } from 'node:http2';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createProxy, type Proxy, type ProxyOptions, type SwitchboardError } from '@switchboard/proxy';
 import { connectH2, h2RoundTrip, listenH2, openH2WebSocket, wsConnectHeaders, type H2WebSocket } from './helpers/h2-websocket';
 import { Resources, listenLocal, startBackend, waitFor } from './helpers/servers';
 import { makeTestPki } from './helpers/tls';
+import { wsFrame } from './helpers/raw';
 import { startCountingBackend } from './helpers/counting-backend';
 
 const pki = makeTestPki();
@@ -265,6 +268,97 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
       await ws.ended;
       await waitFor(() => errors.length > 0);
       expect(errors.map((e) => e.code)).toEqual(['ERR_MESSAGE_TOO_BIG']);
+    });
+  });
+
+  describe('backpressure', () => {
+    const MiB = 1024 * 1024;
+    // Live memory, not garbage: a full collection before each reading (jest runs without --expose-gc).
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const liveBytes = (): number => {
+      collect();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    /** Resolves once `progress()` has not moved for `quietMs`, with its last value; gives up after `maxMs`. */
+    async function stalled(progress: () => number, quietMs = 500, maxMs = 8000): Promise<number> {
+      const began = Date.now();
+      let last = -1;
+      let since = Date.now();
+      while (Date.now() - began < maxMs) {
+        const now = progress();
+        if (now !== last) {
+          last = now;
+          since = Date.now();
+        } else if (Date.now() - since >= quietMs) return now;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`still moving after ${maxMs} ms: ${last} bytes`);
+    }
+
+    it('a client that never reads its stream stops the backend: at most 16 MiB of 64 MiB leave it', async () => {
+      const a = await startBackend(res, 'a');
+      let sent = 0;
+      let server: WebSocket | undefined;
+      a.wss.on('connection', (s) => {
+        server = s;
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        const pump = (): void => {
+          // Queues only while the backend socket takes the bytes: what it could not hand on stays counted in bufferedAmount.
+          while (s.readyState === s.OPEN && s.bufferedAmount < MiB && sent < 64 * MiB) {
+            s.send(chunk);
+            sent += chunk.length;
+          }
+          if (sent < 64 * MiB && s.readyState === s.OPEN) setTimeout(pump, 5);
+        };
+        pump();
+      });
+      const { proxy, port } = await start({ backends: [a.url] });
+      const before = liveBytes();
+      const session = await connectH2(res, port, pki);
+      const ws = await openH2WebSocket(session, wsConnectHeaders(port));
+      ws.stream.pause();
+      const left = await stalled(() => sent - (server?.bufferedAmount ?? 0));
+      const relayed = proxy.connections()[0]!.bytesOut;
+      // Live memory of the whole test process (proxy, backend and client), after a full collection.
+      const grown = liveBytes() - before;
+      expect(left).toBeLessThan(16 * MiB);
+      expect(relayed).toBeLessThan(16 * MiB);
+      expect(grown).toBeLessThan(16 * MiB);
+      // Reading again lets it flow on.
+      ws.stream.resume();
+      await waitFor(() => sent - (server?.bufferedAmount ?? 0) > left + 4 * MiB, 5000, 'the backend to send more');
+      session.destroy();
+    });
+
+    it('a backend that never reads stops the client: at most 16 MiB of 64 MiB leave the client', async () => {
+      const a = await startBackend(res, 'a');
+      a.wss.on('connection', (s) => s.pause());
+      const { port } = await start({ backends: [a.url] });
+      const session = await connectH2(res, port, pki);
+      const ws = await openH2WebSocket(session, wsConnectHeaders(port));
+      const frame = wsFrame(0x2, Buffer.alloc(64 * 1024, 2));
+      let flushed = 0;
+      const pump = (): void => {
+        while (flushed < 64 * MiB) {
+          const ok = ws.stream.write(frame);
+          flushed += frame.length;
+          if (!ok) {
+            // Counted once the stream takes it, as 'drain' says.
+            flushed -= frame.length;
+            ws.stream.once('drain', () => {
+              flushed += frame.length;
+              pump();
+            });
+            return;
+          }
+        }
+      };
+      pump();
+      const out = await stalled(() => flushed);
+      expect(out).toBeLessThan(16 * MiB);
+      session.destroy();
     });
   });
 
