@@ -13,7 +13,7 @@ import type { TestPki } from './tls';
 
 /** Serves `proxy` on a node:http2 TLS server on 127.0.0.1:0; clean-up closes the proxy, every session, the server. */
 export async function listenH2(res: Resources, proxy: Proxy, pki: TestPki): Promise<number> {
-  const server = createSecureServer({ cert: pki.cert, key: pki.key, allowHTTP1: true });
+  const server = createSecureServer({ ...proxy.http2ServerOptions(), cert: pki.cert, key: pki.key });
   const sessions = new Set<Http2Session>();
   server.on('session', (s: Http2Session) => {
     sessions.add(s);

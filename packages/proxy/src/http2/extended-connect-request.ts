@@ -17,7 +17,7 @@ const streamIds = new WeakMap<IncomingMessage, number>();
  * The HTTP/2 stream an upgrade request came on, when it came as an extended CONNECT.
  * @internal
  */
-export function streamIdOf(req: IncomingMessage): number | undefined {
+export function extendedConnectStreamOf(req: IncomingMessage): number | undefined {
   return streamIds.get(req);
 }
 

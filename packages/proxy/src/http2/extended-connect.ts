@@ -5,11 +5,11 @@
  * @internal
  */
 import type { IncomingMessage } from 'node:http';
-import { Http2ServerRequest, type Http2SecureServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { Http2ServerRequest, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { clientKey } from '../connection-table';
-import { BadHandshakeError, InvalidOptionError, type SwitchboardError } from '../errors';
+import { BadHandshakeError, type SwitchboardError } from '../errors';
 import { sendRawError } from '../http/error-response';
 import { ConnectUnsupportedError, WebSocketStreamLimitError } from './extended-connect-errors';
 import { extendedConnectRequest } from './extended-connect-request';
@@ -43,16 +43,6 @@ export interface Http2WebSocketOptions {
 /** @internal */
 export const DEFAULT_MAX_WEBSOCKET_STREAMS = 100;
 
-/**
- * Validates the HTTP/2 WebSocket options; throws `ERR_INVALID_OPTION`.
- * @internal
- */
-export function resolveHttp2WebSocketOptions(input: Http2WebSocketOptions | undefined): Required<Http2WebSocketOptions> {
-  const max = input?.maxWebSocketStreams ?? DEFAULT_MAX_WEBSOCKET_STREAMS;
-  if (!Number.isInteger(max) || max < 1) throw new InvalidOptionError(`options.http2.maxWebSocketStreams must be a positive integer, got ${String(max)}`);
-  return Object.freeze({ maxWebSocketStreams: max });
-}
-
 /** What the extended CONNECT handler needs from the proxy. @internal */
 export interface ExtendedConnectDeps {
   /** The proxy's upgrade entry: routing, hooks, request checks, then the tunnel. */
@@ -63,14 +53,6 @@ export interface ExtendedConnectDeps {
   readonly maxWebSocketStreams: number;
 }
 
-/**
- * True for a node:http2 server (the only kind with `updateSettings`).
- * @internal
- */
-export function isHttp2Server(server: object): server is Http2SecureServer | Http2Server {
-  return typeof (server as Partial<Http2SecureServer>).updateSettings === 'function';
-}
-
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -78,8 +60,9 @@ const EMPTY = Buffer.alloc(0);
  * 'connect' event carries every HTTP/2 CONNECT (it needs a 'request' listener, which `proxy.attach` adds).
  * @internal
  */
-export function attachExtendedConnect(server: Http2SecureServer | Http2Server, deps: ExtendedConnectDeps): () => void {
-  // New sessions send SETTINGS_ENABLE_CONNECT_PROTOCOL = 1; without it a client may not send :protocol at all.
+export function attachExtendedConnect(server: Http2SecureServer, deps: ExtendedConnectDeps): () => void {
+  // New sessions send SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (without it a client may not send :protocol at all);
+  // attachHttp2 announces it with the other SETTINGS, this keeps the module whole on its own.
   server.updateSettings({ enableConnectProtocol: true });
   const perSession = new WeakMap<Http2Session, number>();
   const onConnect = (req: Http2ServerRequest | IncomingMessage, other: unknown): void => {

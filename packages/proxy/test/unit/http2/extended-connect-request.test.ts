@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { extendedConnectRequest, streamIdOf } from '../../../src/http2/extended-connect-request';
+import { extendedConnectRequest, extendedConnectStreamOf } from '../../../src/http2/extended-connect-request';
 import { validateHandshake } from '../../../src/websocket/upgrade';
 
 const PEER = { remoteAddress: '203.0.113.7', remotePort: 50000 } as Socket;
@@ -22,7 +22,7 @@ describe('extendedConnectRequest()', () => {
     expect(req.headers.origin).toBe('https://app.example');
     expect(req.rawHeaders.some((h) => h.startsWith(':'))).toBe(false);
     expect(validateHandshake(req, '203.0.113.7:50000')).toBeUndefined();
-    expect(streamIdOf(req)).toBe(7);
+    expect(extendedConnectStreamOf(req)).toBe(7);
     expect(req.socket.remoteAddress).toBe('203.0.113.7');
   });
 
@@ -44,6 +44,6 @@ describe('extendedConnectRequest()', () => {
   });
 
   it('is not an extended CONNECT request for a plain HTTP/1.1 upgrade', () => {
-    expect(streamIdOf({} as never)).toBeUndefined();
+    expect(extendedConnectStreamOf({} as never)).toBeUndefined();
   });
 });
