@@ -414,6 +414,23 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
       other.destroy();
     });
 
+    it('rapid reset of extended CONNECTs trips the flood guard (ERR_HTTP2_FLOOD), and every backend connection they started ends', async () => {
+      const a = await startCountingBackend(res, 'a');
+      const { proxy, port } = await start({ backends: [a.url], http2: { maxResets: 20 } });
+      const session = await connectH2(res, port, pki);
+      for (let i = 0; i < 200 && errors.every((e) => e.code !== 'ERR_HTTP2_FLOOD'); i++) {
+        const stream = session.request(wsConnectHeaders(port), { endStream: false });
+        stream.on('error', () => undefined);
+        stream.close(constants.NGHTTP2_CANCEL);
+        if (i % 10 === 9) await new Promise((r) => setImmediate(r));
+      }
+      await waitFor(() => errors.some((e) => e.code === 'ERR_HTTP2_FLOOD'), 3000, 'the flood report');
+      await waitFor(() => proxy.connections().length === 0 && a.open.size === 0, 3000, 'no connection left');
+      // At most one backend connection per reset the guard allowed (most resets land before the backend connect).
+      expect(a.connections).toBeLessThanOrEqual(21);
+      session.destroy();
+    });
+
     it('rejects a bad maxWebSocketStreams at createProxy', () => {
       expect(() => createProxy({ backends: ['http://127.0.0.1:1'], http2: { maxWebSocketStreams: 0 } })).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/^options.http2.maxWebSocketStreams must be a positive integer/) }),
