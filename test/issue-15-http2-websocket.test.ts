@@ -8,9 +8,10 @@ import { STATUS_CODES, createServer, type IncomingMessage } from 'node:http';
 import { constants } from 'node:http2';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { createProxy, type Proxy, type ProxyOptions, type SwitchboardError } from '@switchboard/proxy';
 import { connectH2, h2RoundTrip, listenH2, openH2WebSocket, wsConnectHeaders, type H2WebSocket } from './helpers/h2-websocket';
 import { Resources, listenLocal, startBackend, waitFor } from './helpers/servers';
@@ -98,6 +99,22 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
     ws.stream.close(constants.NGHTTP2_CANCEL);
   });
 
+  it('keeps HTTP/1.1 upgrades working on the same listener (allowHTTP1), next to HTTP/2 WebSockets', async () => {
+    const backend = await startBackend(res, 'a');
+    const { proxy, port } = await start({ backends: [backend.url] });
+    const h2 = await openWs(port);
+    const h1 = new WebSocket(`wss://127.0.0.1:${port}/`, { ca: pki.ca });
+    res.add(() => h1.terminate());
+    await once(h1, 'open');
+    h1.send('over h1');
+    const [echo] = (await once(h1, 'message')) as [Buffer];
+    expect(echo.toString()).toBe('over h1');
+    expect(await h2RoundTrip(h2, 'over h2')).toBe('over h2');
+    expect(proxy.connections().map((c) => c.stream === undefined).sort()).toEqual([false, true]);
+    h1.close();
+    h2.stream.close(constants.NGHTTP2_CANCEL);
+  });
+
   it('relays the subprotocol and extension the backend chose among those the client offered', async () => {
     const server = createServer();
     const wss = new WebSocketServer({ server, perMessageDeflate: true, handleProtocols: (offered) => (offered.has('v2.chat') ? 'v2.chat' : false) });
@@ -140,6 +157,24 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
       const ok = await openH2WebSocket(session, wsConnectHeaders(port));
       expect(ok.status).toBe(200);
       ok.stream.close(constants.NGHTTP2_CANCEL);
+    });
+
+    it('an HTTP/1.1 CONNECT on the same listener (allowHTTP1) is closed unanswered, as Node does', async () => {
+      const backend = await startCountingBackend(res, 'a');
+      const { port } = await start({ backends: [backend.url] });
+      const socket = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca: pki.ca, ALPNProtocols: ['http/1.1'] });
+      res.add(() => {
+        socket.destroy();
+      });
+      await once(socket, 'secureConnect');
+      expect(socket.alpnProtocol).toBe('http/1.1');
+      const received: Buffer[] = [];
+      socket.on('data', (c: Buffer) => received.push(c));
+      socket.on('error', () => undefined);
+      socket.write('CONNECT backend.internal:443 HTTP/1.1\r\nHost: backend.internal:443\r\n\r\n');
+      await once(socket, 'close');
+      expect(Buffer.concat(received).length).toBe(0);
+      expect(backend.connections).toBe(0);
     });
 
     it('applies allowedOrigins (403) and onRequest ctx.reject() as for an HTTP/1.1 upgrade', async () => {
