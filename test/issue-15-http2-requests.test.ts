@@ -125,6 +125,68 @@ describe('issue 15: HTTP/2 requests are forwarded to HTTP/1.1 backends', () => {
     expect(proxy.connections()).toEqual([]);
   });
 
+  it('holds a client that never reads to a bounded figure: the backend is paused, not buffered (256 MiB offered)', async () => {
+    const offered = 256 * 1024 * 1024;
+    let written = 0;
+    const backend = await startBackend(res, 'a', (req, r) => {
+      req.resume();
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const pump = (): void => {
+        while (written < offered) {
+          written += chunk.length;
+          if (!r.write(chunk)) {
+            r.once('drain', pump);
+            return;
+          }
+        }
+        r.end();
+      };
+      pump();
+    });
+    const { url, proxy } = await start({ backends: [backend.url] });
+    const session = await openH2(res, url, pki);
+    global.gc?.();
+    const before = process.memoryUsage();
+    const stream = session.request({ ':path': '/big' }, { endStream: true });
+    stream.on('error', () => undefined);
+    stream.pause(); // never reads: HTTP/2 flow control closes its window
+    await waitFor(() => proxy.connections().length === 1, 3000, 'entry');
+    await new Promise((r) => setTimeout(r, 1500));
+    const pulled = proxy.connections()[0]!.bytesOut;
+    const after = process.memoryUsage();
+    // What the proxy took from the backend is its stream buffer plus one flow-control window, not the 256 MiB
+    // (measured: 128 KiB pulled, 3.75 MiB in the backend's socket buffers, RSS +5.4 MiB).
+    expect(pulled).toBeLessThan(1024 * 1024);
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+    expect(after.rss - before.rss).toBeLessThan(32 * 1024 * 1024);
+    stream.close(0x8);
+    await waitFor(() => proxy.connections().length === 0, 3000, 'entry removed');
+  });
+
+  it('holds a client upload a backend never reads to a bounded figure', async () => {
+    const backend = await startBackend(res, 'a', () => {
+      // never reads, never answers: the request body backs up to the client
+    });
+    const { url, proxy } = await start({ backends: [backend.url] });
+    const session = await openH2(res, url, pki);
+    const stream = session.request({ ':path': '/upload', ':method': 'POST' });
+    stream.on('error', () => undefined);
+    const chunk = Buffer.alloc(64 * 1024, 0x62);
+    let sent = 0;
+    const deadline = Date.now() + 1500;
+    while (Date.now() < deadline && sent < 256 * 1024 * 1024) {
+      sent += chunk.length;
+      if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), new Promise((r) => setTimeout(r, deadline - Date.now()))]);
+    }
+    await waitFor(() => proxy.connections().length === 1, 3000, 'entry');
+    // The client could only push the windows and socket buffers' worth before flow control stopped it
+    // (measured: 4 MiB sent, 3.9 MiB of it forwarded into the backend's socket buffers).
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
+    expect(proxy.connections()[0]!.bytesIn).toBeLessThan(16 * 1024 * 1024);
+    stream.close(0x8);
+    await waitFor(() => proxy.connections().length === 0, 3000, 'entry removed');
+  });
+
   it('passes response trailers; request trailers are dropped (undici cannot send them to an HTTP/1.1 backend)', async () => {
     let seenTrailers: NodeJS.Dict<string> | undefined;
     const backend = await startBackend(res, 'a', (req, r) => {

@@ -88,6 +88,19 @@ export function headersFrame(stream: number, block: Buffer, flags: number = FLAG
   return encodeFrame(FRAME.HEADERS, flags, stream, block);
 }
 
+/** A header block of any size as HEADERS plus CONTINUATION frames of at most 16 KiB (the default SETTINGS_MAX_FRAME_SIZE). */
+export function headerFrames(stream: number, block: Buffer, endStream = true): Buffer {
+  const max = 16_384;
+  const parts: Buffer[] = [];
+  for (let at = 0; at < block.length || at === 0; at += max) {
+    const piece = block.subarray(at, at + max);
+    const last = at + max >= block.length;
+    const flags = (last ? FLAG.END_HEADERS : 0) | (at === 0 && endStream ? FLAG.END_STREAM : 0);
+    parts.push(encodeFrame(at === 0 ? FRAME.HEADERS : FRAME.CONTINUATION, flags, stream, piece));
+  }
+  return Buffer.concat(parts);
+}
+
 export function pingFrame(data = Buffer.alloc(8)): Buffer {
   return encodeFrame(FRAME.PING, 0, 0, data);
 }
@@ -106,7 +119,8 @@ export function settingsOf(frame: Frame): Map<number, number> {
 
 /**
  * A raw HTTP/2 connection: `send()` writes bytes, `frames` holds what the server sent, `closed` resolves when the
- * socket is gone. The server's SETTINGS are acknowledged as they arrive, as a real client does.
+ * socket is gone. The server's SETTINGS are acknowledged as they arrive, as a real client does (unless
+ * `ackSettings: false`: the server's limits then stay pending).
  */
 export class RawH2 {
   readonly socket: TLSSocket;
@@ -117,8 +131,11 @@ export class RawH2 {
   #buffer: Buffer = Buffer.alloc(0);
   #waiters: (() => void)[] = [];
 
-  private constructor(socket: TLSSocket) {
+  readonly #ackSettings: boolean;
+
+  private constructor(socket: TLSSocket, ackSettings: boolean) {
     this.socket = socket;
+    this.#ackSettings = ackSettings;
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#read(chunk));
@@ -126,14 +143,14 @@ export class RawH2 {
   }
 
   /** Connects with ALPN h2 and writes the preface and an empty (or the given) SETTINGS frame. */
-  static async open(port: number, ca: string, settings: readonly [number, number][] = []): Promise<RawH2> {
+  static async open(port: number, ca: string, settings: readonly [number, number][] = [], options: { ackSettings?: boolean } = {}): Promise<RawH2> {
     const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['h2'] });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', () => resolve());
       socket.once('error', reject);
     });
     if (socket.alpnProtocol !== 'h2') throw new Error(`server chose ALPN ${String(socket.alpnProtocol)}, not h2`);
-    const h2 = new RawH2(socket);
+    const h2 = new RawH2(socket, options.ackSettings ?? true);
     h2.send(Buffer.concat([PREFACE, encodeFrame(FRAME.SETTINGS, 0, 0, settingsPayload(settings))]));
     return h2;
   }
@@ -196,7 +213,7 @@ export class RawH2 {
       this.#buffer = this.#buffer.subarray(9 + length);
       // DATA payloads are not kept: a test may read megabytes; their length is.
       this.frames.push(frame.type === FRAME.DATA ? { ...frame, payload: Buffer.alloc(0) } : { ...frame, payload: Buffer.from(frame.payload) });
-      if (frame.type === FRAME.SETTINGS && (frame.flags & FLAG.ACK) === 0) this.send(encodeFrame(FRAME.SETTINGS, FLAG.ACK, 0));
+      if (this.#ackSettings && frame.type === FRAME.SETTINGS && (frame.flags & FLAG.ACK) === 0) this.send(encodeFrame(FRAME.SETTINGS, FLAG.ACK, 0));
     }
     this.#wake();
   }

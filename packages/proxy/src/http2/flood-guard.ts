@@ -9,10 +9,31 @@
 import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { ResolvedHttp2Options } from './http2-options';
 
+/** How long a flooding connection's GOAWAY gets to reach the client before the connection is destroyed, in ms. */
+const GOAWAY_GRACE = 1000;
+
+/** Stops reading the connection's socket (its libuv handle: the session consumes it natively). */
+function stopReading(session: Http2Session): void {
+  const handle = (session.socket as { _handle?: { readStop?: () => number } | null } | undefined)?._handle;
+  if (typeof handle?.readStop === 'function') handle.readStop();
+}
+
 /** Which flood a connection was cut off for. @internal */
 export type FloodKind = 'resets' | 'pings' | 'settings';
 
 const kGuard = Symbol('switchboard.h2FloodGuard');
+
+type GuardedSession = Http2Session & { [kGuard]?: SessionFloodGuard };
+
+/**
+ * True once a connection has been cut off for a flood. nghttp2 goes on through the rest of the bytes it already
+ * read (a 64 KiB read holds thousands of frames), so requests can still arrive on it: they are refused at once,
+ * without a backend request.
+ * @internal
+ */
+export function isCutOff(session: Http2Session | undefined): boolean {
+  return session !== undefined && (session as GuardedSession)[kGuard]?.tripped === true;
+}
 
 type GuardedStream = ServerHttp2Stream & { [kGuard]?: SessionFloodGuard };
 
@@ -45,12 +66,18 @@ export class SessionFloodGuard {
     this.#session = session;
     this.#limits = limits;
     this.#onFlood = onFlood;
+    (session as GuardedSession)[kGuard] = this;
     session.on('ping', () => this.count('pings'));
     session.on('remoteSettings', () => this.count('settings'));
     session.on('stream', (stream: GuardedStream) => {
       stream[kGuard] = this;
       stream.once('close', streamOnClose);
     });
+  }
+
+  /** @internal */
+  get tripped(): boolean {
+    return this.#tripped;
   }
 
   /** @internal */
@@ -81,11 +108,19 @@ export class SessionFloodGuard {
   #trip(kind: FloodKind): void {
     this.#tripped = true;
     const session = this.#session;
-    // GOAWAY now, so the client hears why; the session is destroyed once the frame callback that got here returned.
-    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    setImmediate(() => {
-      if (!session.destroyed) session.destroy(undefined, constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    });
     this.#onFlood(kind, session);
+    // Out of the frame callback that got here: nghttp2 cannot send from inside its own receive loop.
+    setImmediate(() => {
+      if (session.destroyed) return;
+      session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      // Nothing more is read from the flooder. Closing at once would lose the GOAWAY: a socket closed with unread
+      // bytes in it sends a TCP RST, and the client's kernel drops what it had not read yet, GOAWAY included.
+      stopReading(session);
+      const timer = setTimeout(() => {
+        if (!session.destroyed) session.destroy(undefined, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      }, GOAWAY_GRACE);
+      timer.unref();
+      session.once('close', () => clearTimeout(timer));
+    });
   }
 }

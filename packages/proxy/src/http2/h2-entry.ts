@@ -4,20 +4,24 @@
  * @packageDocumentation
  */
 import type { ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2Session } from 'node:http2';
+import { constants, type Http2ServerRequest, type Http2Session } from 'node:http2';
 import { clientKey } from '../connection-table';
 import { BadRequestError, Http2FloodError, type SwitchboardError } from '../errors';
 import { sendHttpError } from '../http/error-response';
 import type { ResolvedOptions } from '../resolve-options';
-import type { FloodKind } from './flood-guard';
+import { isCutOff, type FloodKind } from './flood-guard';
 import { adaptHttp2Request } from './h2-request';
 
 /**
  * Adapts an HTTP/2 request for the forward path (see {@link adaptHttp2Request}); false once it has been refused
- * with 400 on its own stream.
+ * with 400 on its own stream, or reset because its connection was cut off for a flood.
  * @internal
  */
 export function acceptHttp2Request(req: Http2ServerRequest, res: ServerResponse, options: ResolvedOptions, report: (err: SwitchboardError) => void): boolean {
+  if (isCutOff(req.stream.session)) {
+    req.stream.close(constants.NGHTTP2_REFUSED_STREAM);
+    return false;
+  }
   const rejection = adaptHttp2Request(req);
   if (rejection === undefined) return true;
   const err = new BadRequestError(rejection.reason, { clientAddress: clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0) });

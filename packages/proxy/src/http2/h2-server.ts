@@ -52,9 +52,14 @@ function serverSettings(limits: ResolvedHttp2Options): NonNullable<SecureServerO
   return { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderListSize, enableConnectProtocol: true };
 }
 
+/** A connection silent for `idleTimeout`: closed with its streams (their exchanges see their responses close). */
+function sessionOnTimeout(this: Http2Session): void {
+  if (!this.destroyed) this.destroy();
+}
+
 /**
  * Attaches the HTTP/2 parts to a node:http2 server: the proxy's SETTINGS (for connections made from now on) and a
- * {@link SessionFloodGuard} on every session. Returns its detach; the SETTINGS stay, as Node cannot take them back
+ * {@link SessionFloodGuard} and the `idleTimeout` on every session. Returns its detach; the SETTINGS stay, as Node cannot take them back
  * for connections already open.
  * @internal
  */
@@ -62,6 +67,7 @@ export function attachHttp2(server: Http2SecureServer, limits: ResolvedHttp2Opti
   server.updateSettings(serverSettings(limits));
   const onSession = (session: Http2Session): void => {
     new SessionFloodGuard(session, limits, onFlood);
+    session.setTimeout(limits.idleTimeout, sessionOnTimeout);
   };
   server.on('session', onSession);
   return () => {

@@ -82,6 +82,15 @@ export interface Http2Options extends Http2WebSocketOptions {
    * @remarks Applies to servers made by `listen()` and to servers created with {@link Proxy.http2ServerOptions}.
    */
   readonly maxRejectedStreams?: number;
+  /**
+   * A client connection with no frame in either direction for this long is closed, with every stream on it, in ms.
+   * @defaultValue 300000
+   * @remarks After a protocol error nghttp2 sends GOAWAY and Node stops reading the connection without closing it:
+   * it would never notice the client leave, and the streams in flight on it would hold their table entries and
+   * backend requests for good. This bounds that, and idle connections. A stream waiting that long for a silent
+   * backend is cut too, as HTTP/1.1 requests are by the listener's 5-minute request timeout.
+   */
+  readonly idleTimeout?: number;
 }
 
 /**
@@ -109,6 +118,7 @@ export const DEFAULT_HTTP2: ResolvedHttp2Options = Object.freeze({
   floodInterval: 10_000,
   maxInvalidFrames: 100,
   maxRejectedStreams: 100,
+  idleTimeout: 300_000,
   maxWebSocketStreams: DEFAULT_MAX_WEBSOCKET_STREAMS,
 });
 
@@ -130,7 +140,7 @@ export function resolveHttp2Options(input: unknown): ResolvedHttp2Options {
   for (const [key, fallback] of Object.entries(DEFAULT_HTTP2)) {
     const value = given[key] ?? fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_SETTING) {
-      const what = key === 'floodInterval' ? 'a positive integer number of milliseconds' : 'a positive integer';
+      const what = key === 'floodInterval' || key === 'idleTimeout' ? 'a positive integer number of milliseconds' : 'a positive integer';
       throw new InvalidOptionError(`options.http2.${key} must be ${what} (at most ${MAX_SETTING}), got ${String(value)}`);
     }
     out[key] = value;
