@@ -248,6 +248,23 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
       expect(backend.wss.clients.size).toBe(0);
     });
 
+    it("a quiet WebSocket outlives http2.idleTimeout, as a quiet HTTP/1.1 WebSocket lives on; the session idles out after it", async () => {
+      const a = await startBackend(res, 'a');
+      const { proxy, port } = await start({ backends: [a.url], http2: { idleTimeout: 300 } });
+      const session = await connectH2(res, port, pki);
+      const closed = once(session, 'close');
+      const ws = await openH2WebSocket(session, wsConnectHeaders(port));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await h2RoundTrip(ws, 'still open')).toBe('still open');
+      ws.close(1000);
+      expect((await ws.next()).kind).toBe('close');
+      ws.stream.end();
+      await ws.ended;
+      await waitFor(() => proxy.connections().length === 0);
+      // With no WebSocket left, the session's own idle timeout applies again.
+      await closed;
+    });
+
     it('drain sends 1012 on the stream, then END_STREAM', async () => {
       const a = await startBackend(res, 'a');
       const { proxy, port } = await start({ backends: [{ url: a.url, id: 'a' }] });

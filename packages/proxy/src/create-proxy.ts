@@ -368,7 +368,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   /** RFC 8441: WebSockets over the HTTP/2 streams of a node:http2 server. */
   #attachExtendedConnect(server: Http2SecureServer): () => void {
     const { retryAfter, server: serverHeader, http2 } = this.#options;
-    return attachExtendedConnect(server, { handleUpgrade: this.handleUpgrade, reportError: (err) => this.#reportError(err), retryAfter, server: serverHeader, maxWebSocketStreams: http2.maxWebSocketStreams });
+    return attachExtendedConnect(server, { handleUpgrade: this.handleUpgrade, reportError: (err) => this.#reportError(err), retryAfter, server: serverHeader, maxWebSocketStreams: http2.maxWebSocketStreams, sessionIdleTimeout: http2.idleTimeout });
   }
 
   /**

@@ -51,6 +51,8 @@ export interface ExtendedConnectDeps {
   readonly retryAfter: number;
   readonly server: string | undefined;
   readonly maxWebSocketStreams: number;
+  /** The session idle timeout (`http2.idleTimeout`, ms) to restore once a session carries no WebSocket. */
+  readonly sessionIdleTimeout: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -122,10 +124,18 @@ function handleExtendedConnect(
     return refuse(new WebSocketStreamLimitError(`client connection already carries ${open} WebSockets (http2.maxWebSocketStreams)`, { clientAddress }));
   }
   perSession.set(session, open + 1);
+  // A quiet HTTP/1.1 WebSocket lives until the proxy's own idleTimeout (none by default); the session's idle
+  // timeout would close a quiet HTTP/2 one, so it is suspended while the session carries a WebSocket. Re-armed
+  // without a callback: the listener attachHttp2 registered stays and fires.
+  if (open === 0) session.setTimeout(0);
   stream.once('close', () => {
     const left = (perSession.get(session) ?? 1) - 1;
-    if (left === 0) perSession.delete(session);
-    else perSession.set(session, left);
+    if (left > 0) {
+      perSession.set(session, left);
+      return;
+    }
+    perSession.delete(session);
+    if (!session.destroyed) session.setTimeout(deps.sessionIdleTimeout);
   });
   deps.handleUpgrade(extendedConnectRequest(peer, headers, rawHeaders, stream.id ?? 0), socket, EMPTY);
 }
