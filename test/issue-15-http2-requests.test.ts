@@ -345,6 +345,59 @@ describe('issue 15: HTTP/2 requests are forwarded to HTTP/1.1 backends', () => {
     await once(ws, 'close');
   });
 
+  it('counts each stream against maxConnectionsPerClient: the stream over it gets 429', async () => {
+    const release: (() => void)[] = [];
+    const backend = await startBackend(res, 'a', (req, r) => {
+      req.resume();
+      release.push(() => r.end('ok'));
+    });
+    const { url } = await start({ backends: [backend.url], maxConnectionsPerClient: 2 });
+    const session = await openH2(res, url, pki);
+    const first = [h2Request(session, { path: '/1' }), h2Request(session, { path: '/2' })];
+    await waitFor(() => release.length === 2, 3000, 'two streams at the backend');
+    const third = await h2Request(session, { path: '/3' });
+    expect(third.status).toBe(429);
+    expect(third.headers['retry-after']).toBe('1');
+    for (const r of release) r();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_CLIENT_LIMIT']);
+  });
+
+  it('on close() sends connected HTTP/2 clients GOAWAY and lets the request in flight finish', async () => {
+    const backend = await startBackend(res, 'a', (req, r) => {
+      req.resume();
+      setTimeout(() => r.end('finished'), 200);
+    });
+    const { url, proxy } = await start({ backends: [backend.url] });
+    const session = await openH2(res, url, pki);
+    const goaway = once(session, 'goaway');
+    const inFlight = h2Request(session, { path: '/slow' });
+    await waitFor(() => proxy.connections().length === 1, 3000, 'request in flight');
+    const closed = proxy.close();
+    const [code] = (await goaway) as [number];
+    expect(code).toBe(0);
+    const r = await inFlight;
+    expect(r.body.toString()).toBe('finished');
+    await closed;
+  });
+
+  it('answers HEAD and 304 over HTTP/2 without a body, and logs HTTP/2 requests like any other', async () => {
+    const backend = await startBackend(res, 'a', (req, r) => {
+      if (req.url === '/304') r.writeHead(304, { ETag: '"x"' }).end();
+      else r.writeHead(200, { 'Content-Length': '5' }).end(req.method === 'HEAD' ? undefined : 'hello');
+    });
+    const lines: unknown[] = [];
+    const logger = { info: (line: unknown) => void lines.push(line), warn: () => undefined, error: () => undefined };
+    const { url } = await start({ backends: [backend.url], logger });
+    const session = await openH2(res, url, pki);
+    const head = await h2Request(session, { method: 'HEAD' });
+    expect([head.status, head.headers['content-length'], head.body.length]).toEqual([200, '5', 0]);
+    const notModified = await h2Request(session, { path: '/304' });
+    expect([notModified.status, notModified.body.length]).toEqual([304, 0]);
+    await waitFor(() => lines.length === 2, 2000, 'two access lines');
+    expect(lines).toEqual([expect.objectContaining({ protocol: 'http', status: 200 }), expect.objectContaining({ protocol: 'http', status: 304 })]);
+  });
+
   it('rejects bad listen and http2 option values with ERR_INVALID_OPTION', async () => {
     const backends = ['http://127.0.0.1:9'];
     for (const http2 of [{ maxConcurrentStreams: 0 }, { maxResets: -1 }, { floodInterval: 1.5 }, { maxHeaderListSize: 2 ** 32 }, { nope: 1 }, 'yes'] as unknown as ProxyOptions['http2'][]) {

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { InvalidOptionError } from '../errors';
@@ -100,6 +100,8 @@ export class Listener {
   readonly #pending = new Set<Socket>();
   /** Client sockets of an http2 server, which (unlike node:http) cannot close its connections itself. */
   readonly #sockets = new Set<Socket>();
+  /** Its HTTP/2 sessions, told GOAWAY on close() so clients stop opening streams while the rest finish. */
+  readonly #sessions = new Set<Http2Session>();
 
   constructor(options: ResolvedOptions, edge: EdgeGuard, listen: ProxyListenOptions = {}) {
     const headersTimeout = options.clientHeadersTimeout;
@@ -108,6 +110,10 @@ export class Listener {
       this.server.on('secureConnection', (socket: Socket) => {
         this.#sockets.add(socket);
         socket.once('close', () => this.#sockets.delete(socket));
+      });
+      this.server.on('session', (session: Http2Session) => {
+        this.#sessions.add(session);
+        session.once('close', () => this.#sessions.delete(session));
       });
     }
     this.server.on('clientError', onClientError);
@@ -152,6 +158,7 @@ export class Listener {
     const closing = [new Promise<void>((resolve) => this.server.close(() => resolve()))];
     if (this.#front !== undefined) closing.push(new Promise<void>((resolve) => this.#front!.close(() => resolve())));
     if ('closeIdleConnections' in this.server) this.server.closeIdleConnections();
+    for (const session of this.#sessions) if (!session.closed) session.close();
     return Promise.all(closing).then(() => undefined);
   }
 

@@ -97,7 +97,7 @@ export interface Http2Options extends Http2WebSocketOptions {
  * The `http2` options with every default filled in.
  * @internal
  */
-export type ResolvedHttp2Options = { readonly [K in keyof Http2Options]-?: number };
+export type ResolvedHttp2Options = Required<Http2Options>;
 
 /**
  * Defaults of {@link Http2Options}.
@@ -109,7 +109,7 @@ export type ResolvedHttp2Options = { readonly [K in keyof Http2Options]-?: numbe
  * ```
  * @group Options
  */
-export const DEFAULT_HTTP2: ResolvedHttp2Options = Object.freeze({
+export const DEFAULT_HTTP2: Required<Http2Options> = Object.freeze({
   maxConcurrentStreams: 100,
   maxHeaderListSize: 32_768,
   maxResets: 200,
