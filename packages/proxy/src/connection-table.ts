@@ -37,6 +37,11 @@ export interface ConnectionRecord {
    * after its 101, `js` otherwise (HTTP, handshakes in progress, TLS clients, `dataPlane: 'js'`).
    */
   readonly dataPlane: 'native' | 'js';
+  /**
+   * The HTTP/2 stream the request came on, for a client connection speaking HTTP/2 (one entry per stream:
+   * a connection carries many at once); absent for HTTP/1.x.
+   */
+  readonly stream?: number;
 }
 
 /**
@@ -48,6 +53,8 @@ export interface ConnectionEntry {
   readonly key: string;
   readonly clientAddress: string;
   readonly clientPort: number;
+  /** The HTTP/2 stream id, when the client connection speaks HTTP/2. */
+  readonly stream: number | undefined;
   readonly backendId: string;
   /** The route whose pool the backend belongs to. */
   readonly route: string;
@@ -89,7 +96,7 @@ export function clientKey(address: string, port: number): string {
  * Every live proxied connection has exactly one entry, added when a backend is
  * chosen (so least-connections sees handshakes in progress) and removed once by
  * the connection's teardown. Counts are kept incrementally so strategies read
- * them in O(1). A second entry for a key still in use (an HTTP request arriving
+ * them in O(1). HTTP/2 entries are keyed `ip:port/stream`. A second entry for a key still in use (an HTTP request arriving
  * on a socket whose previous entry has not been removed yet) is stored under
  * `ip:port#id`, so no entry ever overwrites another.
  *
@@ -106,15 +113,17 @@ export class ConnectionTable {
   }
 
   /** Adds an entry and returns it; the caller must `remove()` it exactly once. */
-  add(clientAddress: string, clientPort: number, backendId: string, protocol: ConnectionProtocol, route = DEFAULT_ROUTE): ConnectionEntry {
+  add(clientAddress: string, clientPort: number, backendId: string, protocol: ConnectionProtocol, route = DEFAULT_ROUTE, stream?: number): ConnectionEntry {
     const id = this.#nextId++;
-    let key = clientKey(clientAddress, clientPort);
+    // An HTTP/2 connection carries many requests at once: each stream is its own entry, `ip:port/stream`.
+    let key = stream === undefined ? clientKey(clientAddress, clientPort) : `${clientKey(clientAddress, clientPort)}/${stream}`;
     if (this.#entries.has(key)) key = `${key}#${id}`;
     const entry: ConnectionEntry = {
       id,
       key,
       clientAddress,
       clientPort,
+      stream,
       backendId,
       route,
       protocol,
@@ -201,5 +210,6 @@ export function toRecord(e: ConnectionEntry): ConnectionRecord {
     bytesOut: bytes.bytesOut,
     dataPlane: e.dataPlane,
     ...(e.status !== undefined && { status: e.status }),
+    ...(e.stream !== undefined && { stream: e.stream }),
   });
 }

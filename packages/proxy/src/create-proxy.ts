@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo, ListenOptions } from 'node:net';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, SecureServerOptions } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import type { Backend, BackendSnapshot } from './backends/backend-pool';
@@ -23,12 +24,16 @@ import { Router } from './routing/router';
 import { attachLogger, rejectionLogger, resolveLogger } from './logging/proxy-log';
 import { createMiddleware, type ConnectMiddleware, type MiddlewareOptions } from './adapters/middleware';
 import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
-import { Listener, onClientError } from './edge/listener';
+import { checkListenOptions, Listener, onClientError, type ProxyListenOptions } from './edge/listener';
+import { attachHttp2, http2ServerOptions, isHttp2Server } from './http2/h2-server';
+import { isHttp2Request } from './http2/h2-request';
+import { acceptHttp2Request, floodError } from './http2/h2-entry';
 import { ProxyMetrics } from './admin/proxy-metrics';
 import { renderExposition } from './admin/metric-families';
 import { promClientMetrics, type MetricsRegistryLike } from './admin/prom-client-compat';
 import { createAdminHandler, type AdminHandler, type AdminOptions } from './admin/admin-router';
 import { DataPlane, type DataPlaneStatus } from './native/data-plane';
+import { attachExtendedConnect } from './http2/extended-connect';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -259,12 +264,14 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * });
    * ```
    */
-  readonly handleRequest = (req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): void => {
-    this.#serve(req, res, req.url ?? '/', options?.body);
+  readonly handleRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, options?: HandleRequestOptions): void => {
+    this.#serve(req as IncomingMessage, res as ServerResponse, req.url ?? '/', options?.body);
   };
 
   /** Routes (by `target`, the path the client asked for), runs the gate and forwards. */
   #serve(req: IncomingMessage, res: ServerResponse, target: string, body: unknown): void {
+    // An HTTP/2 request is made to read as HTTP/1.1 here, once, before anything looks at its headers.
+    if (isHttp2Request(req) && !acceptHttp2Request(req, res, this.#options, (err) => this.#reportError(err))) return;
     const route = this.#router.forHttp(req, res, this.#options, (err) => this.#reportError(err), target);
     if (route !== undefined) gateHttp(this.#gate, req, res, () => handleHttpRequest(route.ctx, route.dispatchers, req, res, body));
   }
@@ -312,7 +319,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   };
 
   /**
-   * Serves `request` and `upgrade` events of an existing http or https server.
+   * Serves `request` and `upgrade` events of an existing http, https or http2 secure server.
    * Returns a function that removes the listeners again.
    *
    * @example
@@ -324,22 +331,69 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * server.listen(8080);
    * detach();
    * ```
+   *
+   * @remarks
+   * A node:http2 secure server made with `allowHTTP1: true` serves HTTP/2 and HTTP/1.1 (WebSocket upgrades
+   * included) on one port; create it with {@link Proxy.http2ServerOptions} so Node's own per-connection limits are
+   * set too. Attaching announces the proxy's SETTINGS (`http2` options, extended CONNECT) for connections made from
+   * then on and counts every HTTP/2 connection's resets, PINGs and SETTINGS frames (see {@link Http2Options}).
+   * ```ts
+   * import { createSecureServer } from 'node:http2';
+   * import { readFileSync } from 'node:fs';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * const server = createSecureServer({ ...proxy.http2ServerOptions(), key: readFileSync('key.pem'), cert: readFileSync('cert.pem') });
+   * proxy.attach(server);
+   * server.listen(8443);
+   * ```
    */
-  attach(server: Server | HttpsServer): () => void {
-    server.on('request', this.handleRequest);
-    server.on('upgrade', this.handleUpgrade);
+  attach(server: Server | HttpsServer | Http2SecureServer): () => void {
+    const events = server as Server;
+    events.on('request', this.handleRequest);
+    events.on('upgrade', this.handleUpgrade);
     // Without a clientError listener Node answers parser errors itself; ours adds the generic bodies.
-    const ownsClientErrors = server.listenerCount('clientError') === 0;
-    if (ownsClientErrors) server.on('clientError', onClientError);
+    const ownsClientErrors = events.listenerCount('clientError') === 0;
+    if (ownsClientErrors) events.on('clientError', onClientError);
+    const detachHttp2 = isHttp2Server(server) ? attachHttp2(server, this.#options.http2, (kind, session) => this.#reportError(floodError(kind, session))) : undefined;
+    const detachWebSockets = isHttp2Server(server) ? this.#attachExtendedConnect(server) : undefined;
     return () => {
-      server.removeListener('request', this.handleRequest);
-      server.removeListener('upgrade', this.handleUpgrade);
-      if (ownsClientErrors) server.removeListener('clientError', onClientError);
+      events.removeListener('request', this.handleRequest);
+      events.removeListener('upgrade', this.handleUpgrade);
+      if (ownsClientErrors) events.removeListener('clientError', onClientError);
+      detachHttp2?.();
+      detachWebSockets?.();
     };
   }
 
+  /** RFC 8441: WebSockets over the HTTP/2 streams of a node:http2 server. */
+  #attachExtendedConnect(server: Http2SecureServer): () => void {
+    const { retryAfter, server: serverHeader, http2 } = this.#options;
+    return attachExtendedConnect(server, { handleUpgrade: this.handleUpgrade, reportError: (err) => this.#reportError(err), retryAfter, server: serverHeader, maxWebSocketStreams: http2.maxWebSocketStreams, sessionIdleTimeout: http2.idleTimeout });
+  }
+
   /**
-   * Starts a standalone HTTP server for the proxy; resolves with its address.
+   * The node:http2 server options a server given to {@link Proxy.attach} should be created with (add `key` and
+   * `cert`): `allowHTTP1: true`, the SETTINGS of the `http2` options, and Node's own per-connection limits
+   * (`maxSessionInvalidFrames`, `maxSessionRejectedStreams`, `maxHeaderListPairs`), which can only be set when a
+   * server is created.
+   *
+   * @example
+   * ```ts
+   * import { createSecureServer } from 'node:http2';
+   * import { readFileSync } from 'node:fs';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * const server = createSecureServer({ ...proxy.http2ServerOptions(), key: readFileSync('key.pem'), cert: readFileSync('cert.pem') });
+   * proxy.attach(server);
+   * ```
+   */
+  http2ServerOptions(): SecureServerOptions {
+    return http2ServerOptions(this.#options.http2, this.#options.maxHeaderCount);
+  }
+
+  /**
+   * Starts a standalone server for the proxy (HTTP; HTTPS with `tls`; HTTP/2 and HTTP/1.1 on one port with `tls`
+   * and `http2: true`); resolves with its address. Bad `tls`/`http2` values reject with `ERR_INVALID_OPTION`.
    *
    * @example
    * ```ts
@@ -348,13 +402,26 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * const { port } = await proxy.listen({ port: 0, host: '127.0.0.1' });
    * console.log(`proxy on 127.0.0.1:${port}`);
    * ```
+   * @example
+   * ```ts
+   * import { readFileSync } from 'node:fs';
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+   * await proxy.listen({ port: 8443, tls: { key: readFileSync('key.pem'), cert: readFileSync('cert.pem') }, http2: true });
+   * ```
    */
-  listen(options: ListenOptions = {}): Promise<AddressInfo> {
+  listen(options: ProxyListenOptions = {}): Promise<AddressInfo> {
     if (this.#closing !== undefined) return Promise.reject(new ProxyClosingError('proxy is closing'));
-    const listener = new Listener(this.#options, this.#edge);
+    try {
+      checkListenOptions(options);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const { tls, http2, ...where } = options;
+    const listener = new Listener(this.#options, this.#edge, { ...(tls !== undefined && { tls }), ...(http2 !== undefined && { http2 }) });
     this.attach(listener.server);
     this.#listeners.push(listener);
-    return listener.listen(options);
+    return listener.listen(where);
   }
 
   /**
@@ -659,7 +726,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     for (const conn of this.#live()) conn.abort();
     // Every native connection has been destroyed above; this also joins the relay thread.
     this.#dataPlane.close();
-    for (const l of listeners) l.server.closeAllConnections();
+    for (const l of listeners) l.closeAllConnections();
     await Promise.all([...this.#routes.values()].map((r) => r.close(graceful)));
     await serversClosed;
   }

@@ -45,7 +45,10 @@ export type ErrorCode =
   | 'ERR_HOOK_FAILED'
   | 'ERR_WS_PROTOCOL'
   | 'ERR_CLIENT_BODY'
-  | 'ERR_REQUEST_BODY_MISMATCH';
+  | 'ERR_REQUEST_BODY_MISMATCH'
+  | 'ERR_HTTP2_FLOOD'
+  | 'ERR_CONNECT_UNSUPPORTED'
+  | 'ERR_WEBSOCKET_STREAM_LIMIT';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -93,6 +96,9 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_WS_PROTOCOL: { status: 0, closeCode: 1002 },
   ERR_CLIENT_BODY: { status: 400, closeCode: 1002 },
   ERR_REQUEST_BODY_MISMATCH: { status: 500, closeCode: 1011 },
+  ERR_HTTP2_FLOOD: { status: 0, closeCode: 0 },
+  ERR_CONNECT_UNSUPPORTED: { status: 501, closeCode: 1002 },
+  ERR_WEBSOCKET_STREAM_LIMIT: { status: 429, closeCode: 1008 },
 };
 
 /**
@@ -625,4 +631,24 @@ export class NoRouteError extends SwitchboardError {
 export class HookError extends SwitchboardError {
   readonly code = 'ERR_HOOK_FAILED' as const;
   override readonly name = 'HookError';
+}
+
+/**
+ * An HTTP/2 client connection went over one of the `http2` flood limits (stream resets, PING or SETTINGS frames per
+ * `floodInterval`): it got GOAWAY `ENHANCE_YOUR_CALM` and was closed, with every stream on it. `message` names the
+ * flood; other connections are not affected. Never counted against a backend.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@switchboard/proxy';
+ * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
+ * proxy.on('error', (err) => {
+ *   if (err.code === 'ERR_HTTP2_FLOOD') console.warn('cut off', err.clientAddress, err.message);
+ * });
+ * ```
+ * @group Errors
+ */
+export class Http2FloodError extends SwitchboardError {
+  readonly code = 'ERR_HTTP2_FLOOD' as const;
+  override readonly name = 'Http2FloodError';
 }

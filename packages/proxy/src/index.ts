@@ -49,6 +49,10 @@ export {
 } from './errors';
 export { ClientBodyError, RequestBodyMismatchError } from './errors';
 export { HookError, NoRouteError } from './errors';
+export { Http2FloodError } from './errors';
+export { DEFAULT_HTTP2 } from './http2/http2-options';
+export type { Http2Options } from './http2/http2-options';
+export type { ProxyListenOptions } from './edge/listener';
 export type { ErrorCode, ErrorContext } from './errors';
 export * from './strategies/index';
 export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION } from './backends/health-options';
@@ -62,3 +66,5 @@ export type { DiagnosticsMessages } from './admin/diagnostics';
 export type { AdminHandler, AdminOptions } from './admin/admin-router';
 export type { MetricsRegistryLike } from './admin/prom-client-compat';
 export type { DataPlaneMode, DataPlaneStatus } from './native/data-plane';
+export type { Http2WebSocketOptions } from './http2/extended-connect';
+export { ConnectUnsupportedError, WebSocketStreamLimitError } from './http2/extended-connect-errors';

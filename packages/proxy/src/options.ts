@@ -7,6 +7,7 @@ import type { RoutingOptions } from './routing/route-options';
 import type { HookOptions } from './routing/hook-options';
 import type { LoggingOptions } from './logging/logger-option';
 import type { DataPlaneMode } from './native/data-plane';
+import type { Http2Options } from './http2/http2-options';
 
 
 /**
@@ -329,6 +330,19 @@ export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOption
    * ```
    */
   readonly dataPlane?: DataPlaneMode;
+  /**
+   * Limits for HTTP/2 client connections: concurrent streams, header list size, and the rapid-reset, PING and
+   * SETTINGS flood counters. See {@link Http2Options}.
+   * @defaultValue {@link DEFAULT_HTTP2}
+   * @remarks HTTP/2 is served when you attach the proxy to a `node:http2` secure server or call
+   * `proxy.listen({ tls, http2: true })`; these limits apply to both.
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], http2: { maxConcurrentStreams: 50 } });
+   * ```
+   */
+  readonly http2?: Http2Options;
   /**
    * TLS settings for `https:`/`wss:` backends.
    * @defaultValue Node's defaults: system CAs, certificate checked against the URL's host

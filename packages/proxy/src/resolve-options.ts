@@ -13,6 +13,7 @@ import { resolveSourceAddresses } from './backends/source-addresses';
 import type { TrustProxySetting } from './edge/trust-proxy';
 import { createNamedStrategy, isStrategyName, strategyNames } from './strategies/registry';
 import type { Strategy } from './strategies/strategy';
+import { resolveHttp2Options, type ResolvedHttp2Options } from './http2/http2-options';
 import { DATA_PLANE_ENV, resolveDataPlane, type DataPlaneMode } from './native/data-plane';
 
 /** @internal */
@@ -63,6 +64,7 @@ export interface ResolvedOptions {
   readonly drainTimeout: number;
   readonly panicThreshold: number;
   readonly dataPlane: DataPlaneMode;
+  readonly http2: ResolvedHttp2Options;
 }
 
 const BACKEND_PROTOCOLS = new Set(['http:', 'https:', 'ws:', 'wss:']);
@@ -236,5 +238,6 @@ export function resolveOptions(input: ProxyOptions): ResolvedOptions {
     drainTimeout: duration('drainTimeout', input.drainTimeout, DEFAULTS.drainTimeout, true),
     panicThreshold: percent('panicThreshold', input.panicThreshold, DEFAULTS.panicThreshold),
     dataPlane: resolveDataPlane(input.dataPlane, process.env[DATA_PLANE_ENV]),
+    http2: resolveHttp2Options(input.http2),
   });
 }

@@ -3,9 +3,11 @@ import type { BackendPool } from './backend-pool';
 import { clientKey, type ConnectionEntry, type ConnectionTable } from '../connection-table';
 import type { Opened } from '../context';
 import type { EdgeGuard } from '../edge/edge-guard';
+import { streamIdOf } from '../http2/h2-request';
 import { NoBackendError, ProxyFullError, type SwitchboardError } from '../errors';
 import type { ResolvedOptions } from '../resolve-options';
 import type { ConnectionProtocol, PickContext } from '../strategies/strategy';
+import { extendedConnectStreamOf } from '../http2/extended-connect-request';
 
 /**
  * Places a connection: proxy-wide limit, per-client slot, strategy pick over
@@ -46,7 +48,7 @@ export function placeConnection(
     release?.();
     return new NoBackendError(candidates.length === 0 ? 'no backend available' : `strategy ${options.strategy.name} found no backend`, context());
   }
-  const entry: ConnectionEntry = table.add(client.address, client.port, backend.id, protocol, backend.route);
+  const entry: ConnectionEntry = table.add(client.address, client.port, backend.id, protocol, backend.route, streamIdOf(req) ?? extendedConnectStreamOf(req));
   entry.release = release;
   options.strategy.onConnectionOpen?.(backend, pick);
   return { backend, entry, pick };

@@ -17,6 +17,7 @@ import { createOriginPolicy, type OriginCheck } from './origin-policy';
 import type { ProxyEndpoint } from './proxy-protocol';
 import type { ResolvedOptions } from '../resolve-options';
 import { createRequestGuard, type RequestGuard } from './request-guard';
+import { isAdaptedHttp2 } from '../http2/h2-request';
 import { createTrustPolicy, resolveClientAddress, type TrustPolicy } from './trust-proxy';
 
 /**
@@ -100,7 +101,7 @@ export class EdgeGuard {
 
   /** Request checks (smuggling, sizes, version, Origin for upgrades); undefined when it may go on. */
   check(req: IncomingMessage, protocol: ConnectionProtocol, clientAddress: string): SwitchboardError | undefined {
-    const rejected = this.#guard(req);
+    const rejected = this.#guard(req, isAdaptedHttp2(req));
     if (rejected !== undefined) {
       const ctx = { clientAddress };
       switch (rejected.status) {

@@ -130,7 +130,7 @@ export type GuardedRequest = Pick<IncomingMessage, 'httpVersionMajor' | 'httpVer
  * const guard: RequestGuard = createRequestGuard();
  * ```
  */
-export type RequestGuard = (req: GuardedRequest) => RequestRejection | undefined;
+export type RequestGuard = (req: GuardedRequest, http2?: boolean) => RequestRejection | undefined;
 
 /** RFC 9110 token characters, as a 128-entry table: one array lookup per byte of every header name. */
 const TOKEN = new Uint8Array(128);
@@ -174,9 +174,10 @@ function hasControlOrSpace(value: string): boolean {
 }
 
 /** The checks, in order; options already validated. */
-function check(req: GuardedRequest, maxUrlLength: number, maxHeaderCount: number): RequestRejection | undefined {
-  // HTTP/0.9 and "HTTP/2.0" in an HTTP/1 request line both reach 'request'; neither can be relayed as HTTP/1.1.
-  if (req.httpVersionMajor !== 1 || (req.httpVersionMinor !== 0 && req.httpVersionMinor !== 1)) {
+function check(req: GuardedRequest, maxUrlLength: number, maxHeaderCount: number, http2: boolean): RequestRejection | undefined {
+  // HTTP/0.9 and "HTTP/2.0" in an HTTP/1 request line both reach 'request'; neither can be relayed as HTTP/1.1. A
+  // request that came on an HTTP/2 stream (`http2`, adapted by http2/h2-request.ts) is 2.0 and is relayed as 1.1.
+  if (http2 ? req.httpVersionMajor !== 2 : req.httpVersionMajor !== 1 || (req.httpVersionMinor !== 0 && req.httpVersionMinor !== 1)) {
     return reject(505, 'unsupported HTTP version');
   }
   const url = req.url ?? '';
@@ -220,16 +221,18 @@ function check(req: GuardedRequest, maxUrlLength: number, maxHeaderCount: number
   if (transferEncodings > 1) return reject(400, 'duplicate Transfer-Encoding');
   if (contentLengths === 1 && transferEncodings === 1) return reject(400, 'both Content-Length and Transfer-Encoding');
   if (contentLengths === 1 && !DIGITS.test(contentLength)) return reject(400, 'invalid Content-Length');
+  // RFC 9113 8.2.2: connection-specific fields make an HTTP/2 request malformed (Node's http2 lets some through).
+  if (http2 && transferEncodings > 0) return reject(400, 'Transfer-Encoding in an HTTP/2 request');
   if (transferEncodings === 1) {
     // A single `chunked` only: the body is re-framed on the way to the backend, so another coding could not be
     // relayed faithfully, and Node only rejects some of them after 'request' has already fired.
     if (transferEncoding.trim().toLowerCase() !== 'chunked') return reject(400, 'Transfer-Encoding other than chunked');
     // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
-    if (req.httpVersionMinor === 0) return reject(400, 'Transfer-Encoding in an HTTP/1.0 request');
+    if (req.httpVersionMinor === 0 && !http2) return reject(400, 'Transfer-Encoding in an HTTP/1.0 request');
   }
   // RFC 9112 3.2: exactly one valid Host in HTTP/1.1 (Node keeps the first of two and says nothing).
   if (hosts > 1) return reject(400, 'duplicate Host');
-  if (hosts === 0 && req.httpVersionMinor === 1) return reject(400, 'missing Host');
+  if (hosts === 0 && (http2 || req.httpVersionMinor === 1)) return reject(400, 'missing Host');
   if (hosts === 1 && !HOST.test(host)) return reject(400, 'invalid Host');
   // Bytes after an upgrade request belong to the new protocol; a body there is one the backend would read as frames.
   // Upgrade + Connection: upgrade is the test llhttp applies to route a request to 'upgrade'.
@@ -270,7 +273,7 @@ export function createRequestGuard(options: RequestGuardOptions = {}): RequestGu
   if (!Number.isInteger(maxHeaderCount) || maxHeaderCount < 1) {
     throw new InvalidOptionError(`maxHeaderCount must be a positive integer, got ${String(maxHeaderCount)}`);
   }
-  return (req) => check(req, maxUrlLength, maxHeaderCount);
+  return (req, http2 = false) => check(req, maxUrlLength, maxHeaderCount, http2);
 }
 
 /**

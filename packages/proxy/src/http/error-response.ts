@@ -1,6 +1,7 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { SwitchboardError } from '../errors';
+import { dropConnectionHeaders, isHttp2Response } from '../http2/h2-request';
 
 /**
  * The embedder's `errorResponse` for a request, registered under its ServerResponse's request or its
@@ -82,7 +83,9 @@ export function sendHttpError(res: ServerResponse, err: SwitchboardError, retryA
   const custom = res.req === undefined ? undefined : responders.get(res.req)?.(err);
   const body = custom?.body ?? bodyFor(err.status);
   answered.add(res.socket ?? res);
-  res.writeHead(custom?.status ?? err.status, { ...withOverrides(errorHeaders(err, retryAfter, server), custom?.headers), 'Content-Length': Buffer.byteLength(body) });
+  const headers = { ...withOverrides(errorHeaders(err, retryAfter, server), custom?.headers), 'Content-Length': String(Buffer.byteLength(body)) };
+  // On HTTP/2 a malformed request ends its stream only; `Connection` has no meaning there (RFC 9113 8.2.2).
+  res.writeHead(custom?.status ?? err.status, isHttp2Response(res) ? dropConnectionHeaders(headers) : headers);
   res.end(body);
 }
 

@@ -26,6 +26,7 @@ import {
 } from '../errors';
 import { passiveFailureOf } from '../backends/outlier-detector';
 import { editForwardHeaders, editResponseHead, forwardPath } from '../routing/forward-plan';
+import { exchangeOwnerOf, isHttp2Request, requestHasBody, responseCompleted, trailerRecord, withoutConnectionHeaders } from '../http2/h2-request';
 import { filterResponseHeaders, filterTrailers, forwardRequestHeaders, KEEP_NONE, publicOriginOf, requestHost } from './header-policy';
 
 type ErrorCtx = { backendId: string; clientAddress: string; connectionId: number };
@@ -193,6 +194,8 @@ class HttpExchange implements LiveConnection {
   readonly #replay: ReplayBody | undefined;
   /** Read once: a request's socket reference does not outlive it. */
   readonly #proto: 'http' | 'https';
+  /** The client speaks HTTP/2: its response takes no HTTP/1 connection headers and trailers as a record. */
+  readonly #http2: boolean;
   /** The send whose callbacks count; undefined once the exchange is over. */
   #attempt: Attempt | undefined;
   #abortUpstream: ((err?: Error) => void) | undefined;
@@ -213,7 +216,8 @@ class HttpExchange implements LiveConnection {
     this.#req = req;
     this.#res = res;
     this.#opened = opened;
-    this.#hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    this.#hasBody = requestHasBody(req);
+    this.#http2 = isHttp2Request(req);
     this.#proto = (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     this.#replay = replay;
     if (replay !== undefined) opened.entry.bytesIn += replay.bytes.length;
@@ -303,7 +307,7 @@ class HttpExchange implements LiveConnection {
       this.teardown(headers);
       return false;
     }
-    this.#res.writeHead(statusCode, headers);
+    this.#res.writeHead(statusCode, this.#http2 ? withoutConnectionHeaders(headers) : headers);
     return true;
   }
 
@@ -328,7 +332,7 @@ class HttpExchange implements LiveConnection {
       const kept = filterTrailers(raw, this.#ctx.responsePolicy, publicOriginOf(requestHost(this.#req), this.#proto));
       const pairs: [string, string][] = [];
       for (let i = 0; i < kept.length; i += 2) pairs.push([kept[i]!, kept[i + 1]!]);
-      if (pairs.length > 0) res.addTrailers(pairs);
+      if (pairs.length > 0) res.addTrailers(this.#http2 ? trailerRecord(pairs) : pairs);
     }
     res.end();
   }
@@ -376,7 +380,7 @@ class HttpExchange implements LiveConnection {
 
   /** @internal */
   resClosed(): void {
-    if (this.#res.writableFinished) this.#finish(undefined);
+    if (responseCompleted(this.#res, this.#http2)) this.#finish(undefined);
     else this.teardown(new ClientAbortedError('client went away before the response completed', this.#errorContext()));
   }
 
@@ -457,7 +461,8 @@ class QueuedRequest implements QueuedExchange {
  * @internal
  */
 export function handleHttpRequest(ctx: ProxyContext, dispatchers: BackendDispatchers, req: IncomingMessage, res: ServerResponse, body?: unknown): void {
-  const queue = ClientConnectionQueue.of(req.socket);
+  // HTTP/2 streams are independent requests, each its own queue of one; HTTP/1 requests queue per socket.
+  const queue = ClientConnectionQueue.of(exchangeOwnerOf(req) as Socket);
   queue.push(new QueuedRequest(ctx, dispatchers, req, res, queue, body));
 }
 
