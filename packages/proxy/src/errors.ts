@@ -45,7 +45,8 @@ export type ErrorCode =
   | 'ERR_HOOK_FAILED'
   | 'ERR_WS_PROTOCOL'
   | 'ERR_CLIENT_BODY'
-  | 'ERR_REQUEST_BODY_MISMATCH';
+  | 'ERR_REQUEST_BODY_MISMATCH'
+  | 'ERR_SHARED_STATE';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -93,6 +94,7 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_WS_PROTOCOL: { status: 0, closeCode: 1002 },
   ERR_CLIENT_BODY: { status: 400, closeCode: 1002 },
   ERR_REQUEST_BODY_MISMATCH: { status: 500, closeCode: 1011 },
+  ERR_SHARED_STATE: { status: 0, closeCode: 0 },
 };
 
 /**
@@ -625,4 +627,24 @@ export class NoRouteError extends SwitchboardError {
 export class HookError extends SwitchboardError {
   readonly code = 'ERR_HOOK_FAILED' as const;
   override readonly name = 'HookError';
+}
+
+/**
+ * The `sharedState` Redis cannot be used: the optional `ioredis` package is not installed (thrown by
+ * `createProxy`), or Redis is unreachable when {@link Proxy.fleet} is asked. Never sent to clients:
+ * while Redis is down the proxy keeps serving from its local state.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@switchboard/proxy';
+ * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], sharedState: { redis: 'redis://127.0.0.1:6379' } });
+ * proxy.fleet().catch((err: { code?: string }) => {
+ *   if (err.code === 'ERR_SHARED_STATE') console.warn('fleet table unavailable: Redis is down');
+ * });
+ * ```
+ * @group Errors
+ */
+export class SharedStateError extends SwitchboardError {
+  readonly code = 'ERR_SHARED_STATE' as const;
+  override readonly name = 'SharedStateError';
 }

@@ -13,6 +13,9 @@ export type { LoggingOptions, ProxyLogger } from './logging/logger-option';
 export type { ConnectMiddleware, MiddlewareOptions } from './adapters/middleware';
 export type { ErrorReply, HookOptions, ProxyResponseHead, RequestHookContext, ResponseHookContext } from './routing/hook-options';
 export type { ProxyEvents } from './events';
+export type { SharedStateOptions, SharedStateField, RedisClientLike } from './shared-state/shared-state-options';
+export type { SharedStateChange, SharedStateStatus } from './shared-state/shared-state';
+export type { FleetMember } from './shared-state/fleet-table';
 export { DEFAULT_HIDDEN_HEADERS } from './options';
 export type { BackendSpec, BackendTlsOptions, HideHeadersOption, ProxyOptions } from './options';
 export type { BackendSnapshot } from './backends/backend-pool';
@@ -49,6 +52,7 @@ export {
 } from './errors';
 export { ClientBodyError, RequestBodyMismatchError } from './errors';
 export { HookError, NoRouteError } from './errors';
+export { SharedStateError } from './errors';
 export type { ErrorCode, ErrorContext } from './errors';
 export * from './strategies/index';
 export { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER_DETECTION } from './backends/health-options';

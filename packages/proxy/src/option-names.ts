@@ -20,6 +20,7 @@ const KNOWN = {
   maxFramePayload: true, maxMessageSize: true, healthCheck: true, outlierDetection: true, panicThreshold: true,
   backendTls: true, sourceAddresses: true, frameTracking: true, drainTimeout: true, dataPlane: true,
   routes: true, changeOrigin: true, headers: true, rewrite: true, onRequest: true, onResponse: true, errorResponse: true, logger: true,
+  sharedState: true,
 } as const satisfies Record<keyof ProxyOptions, true>;
 
 /** What http-proxy / http-proxy-middleware option names map to (docs/migrating.md has the full table). */
