@@ -9,6 +9,7 @@
  * "killed proxy" is a `switchboard` process of its own, ended by SIGKILL.
  */
 import { once } from 'node:events';
+import { Redis } from 'ioredis';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import {
@@ -220,6 +221,25 @@ describeWithRedis('issue 14: shared state across proxies through Redis', () => {
       await sharedUp(c.proxy);
       expect(c.proxy.backends().map((x) => `${x.id}:${x.weight}`).sort()).toEqual(['b0:5', 'b2:2']);
       expect((await backendOf(c.url)).id).not.toBe('b1');
+    });
+  });
+
+  describe('the redis option', () => {
+    it("takes an ioredis client: the proxy opens copies of it and closes only those, the embedder's client stays open", async () => {
+      const bs = await backends(1);
+      const client = new Redis(redis.url);
+      res.add(() => client.quit().then(() => undefined));
+      await once(client, 'ready');
+      const fleet = nextFleet();
+      const a = await start({ backends: bs.map((x) => ({ url: x.url, id: x.id })), sharedState: { redis: client, fleet, proxyId: 'A' } });
+      await sharedUp(a.proxy);
+      expect((await a.proxy.fleet()).map((r) => r.id)).toEqual(['A']);
+      await a.proxy.close();
+      expect(a.proxy.sharedState?.state).toBe('closed');
+      await expect(a.proxy.fleet()).rejects.toMatchObject({ code: 'ERR_SHARED_STATE' });
+      expect(client.status).toBe('ready');
+      // The closing proxy took its row out of the fleet table at once.
+      expect(await client.zrange(`switchboard:${fleet}:proxies`, '0', '-1')).toEqual([]);
     });
   });
 

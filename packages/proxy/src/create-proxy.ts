@@ -602,8 +602,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
-   * With `sharedState`: whether Redis is usable (`connecting`, `up`, `down`), the fleet and this
-   * proxy's id; `undefined` without `sharedState`.
+   * With `sharedState`: whether Redis is usable (`connecting`, `up`, `down`; `closed` once the proxy
+   * closes), the fleet and this proxy's id; `undefined` without `sharedState`.
    *
    * @example
    * ```ts

@@ -70,9 +70,8 @@ export class RedisLink {
     };
     const make = (): Redis => {
       if (typeof redis === 'string') return new RedisClass(redis, options);
-      const copy = redis.duplicate() as Redis;
-      Object.assign(copy.options, options);
-      return copy;
+      // The proxy's own reconnection and queueing rules override the client's.
+      return redis.duplicate(options as Record<string, unknown>) as Redis;
     };
     this.command = make();
     this.#subscriber = make();

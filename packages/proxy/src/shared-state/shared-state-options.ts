@@ -16,7 +16,7 @@ import { InvalidOptionError } from '../errors';
  * @group Shared state
  */
 export interface RedisClientLike {
-  duplicate(): unknown;
+  duplicate(override?: Record<string, unknown>): unknown;
 }
 
 /**

@@ -53,7 +53,8 @@ export interface SharedStateChange {
  * @group Shared state
  */
 export interface SharedStateStatus {
-  readonly state: 'connecting' | 'up' | 'down';
+  /** `closed` once the proxy's `close()` or `destroy()` began. */
+  readonly state: 'connecting' | 'up' | 'down' | 'closed';
   readonly fleet: string;
   readonly proxyId: string;
 }
@@ -80,7 +81,7 @@ export class SharedState {
   readonly #affinity: SharedAffinity;
   readonly #backends: SharedBackends;
   readonly #fleet: FleetTable;
-  #state: SharedStateStatus['state'] = 'connecting';
+  #state: 'connecting' | 'up' | 'down' = 'connecting';
   #syncing = false;
   #closed = false;
   #downSince = 0;
@@ -105,7 +106,7 @@ export class SharedState {
   }
 
   get status(): SharedStateStatus {
-    return { state: this.#state, fleet: this.#options.fleet, proxyId: this.#options.proxyId };
+    return { state: this.#closed ? 'closed' : this.#state, fleet: this.#options.fleet, proxyId: this.#options.proxyId };
   }
 
   /** A backend was added, re-weighted or changed state here. */
@@ -208,7 +209,7 @@ export class SharedState {
 
   /** The fleet table; rejects with `ERR_SHARED_STATE` while Redis is unusable. */
   async fleet(): Promise<FleetMember[]> {
-    if (this.#state !== 'up' || !this.#link.usable) throw new SharedStateError(`shared state is ${this.#closed ? 'closed' : this.#state}: the fleet table is in Redis`);
+    if (this.#closed || this.#state !== 'up' || !this.#link.usable) throw new SharedStateError(`shared state is ${this.#closed ? 'closed' : this.#state}: the fleet table is in Redis`);
     try {
       return await this.#fleet.read();
     } catch (cause) {
