@@ -23,7 +23,7 @@ import {
 } from '@switchboard/proxy';
 import { configDir, spawnCli } from './helpers/cli';
 import { httpRequest } from './helpers/http';
-import { describeWithRedis, startRedisServer, type RedisServer } from './helpers/redis';
+import { describeWithRedis, redisCommand, startRedisServer, type RedisServer } from './helpers/redis';
 import { listenLocal, openWs, proxySuite, roundTrip, startBackend, waitFor, type TestBackend } from './helpers/servers';
 
 /** The bound the issue sets for a change on one proxy to reach the others, in ms. */
@@ -201,6 +201,26 @@ describeWithRedis('issue 14: shared state across proxies through Redis', () => {
       // A's ejection ends after 1500 ms; so does B's.
       await waitFor(() => stateOf(b.proxy, 'dead') === 'up', 1500 + PROPAGATION_BOUND + 500, 'end of ejection on B');
       expect(Date.now() - ejectedAt).toBeGreaterThanOrEqual(1000);
+    });
+
+    it('an ejection heard from the fleet never takes out the last healthy backend; garbage on the channel is ignored', async () => {
+      const bs = await backends(2);
+      const fleet = nextFleet();
+      const b = await start({ backends: bs.map((x) => ({ url: x.url, id: x.id })), sharedState: { redis: redis.url, fleet, proxyId: 'B' } });
+      await sharedUp(b.proxy);
+      const channel = `switchboard:${fleet}:events`;
+      const eject = (id: string): string =>
+        JSON.stringify({ t: 'b', from: 'X', route: 'default', id, rec: { present: true, url: bs[Number(id.slice(1))]!.url, weight: 1, drained: false, ejectedUntil: Date.now() + 60_000, by: 'X', at: Date.now() } });
+      for (const junk of ['not json', '{"t":"b"}', '{"t":"b","from":"X","route":"default","id":"b0","rec":null}', '{"t":"zz","from":"X"}', '[]', 'null']) {
+        await redisCommand(redis.port, 'PUBLISH', channel, junk);
+      }
+      expect(await redisCommand(redis.port, 'PUBLISH', channel, eject('b0'))).toBe(1);
+      await waitFor(() => stateOf(b.proxy, 'b0') === 'down', PROPAGATION_BOUND, 'the first ejection');
+      // b1 is the last healthy backend: the second ejection is remembered but not applied.
+      await redisCommand(redis.port, 'PUBLISH', channel, eject('b1'));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(b.proxy.backends().map((x) => `${x.id}:${x.state}`)).toEqual(['b0:down', 'b1:up']);
+      expect((await backendOf(b.url)).id).toBe('b1');
     });
 
     it('add, weight and remove on A reach B within the bound, and a proxy that starts later loads them', async () => {

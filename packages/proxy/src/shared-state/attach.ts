@@ -42,6 +42,7 @@ export function startSharedState(proxy: Proxy, options: ResolvedSharedState, int
   };
   const shared = new SharedState(options, {
     backend,
+    routeBackends: (route) => routes.get(route)?.pool.all().map((b) => b.snapshot()) ?? [],
     add: (route, spec) => attempt(() => proxy.addBackend(spec, { route })),
     remove: (route, id) => attempt(() => proxy.removeBackend(id, { route })),
     setWeight: (route, id, weight) => attempt(() => proxy.setWeight(id, weight, { route })),

@@ -40,6 +40,8 @@ export interface BackendMessage {
 /** What the shared backends need of their proxy. @internal */
 export interface BackendHost {
   backend(route: string, id: string): BackendSnapshot | undefined;
+  /** Every backend of a route. */
+  routeBackends(route: string): readonly BackendSnapshot[];
   add(route: string, spec: { url: string; id: string; weight?: number; maxConnections?: number }): void;
   remove(route: string, id: string): void;
   setWeight(route: string, id: string, weight: number): void;
@@ -174,7 +176,10 @@ export class SharedBackends {
       }
     }, until - Date.now());
     this.#ejectionTimers.set(key, timer);
-    if (this.#host.backend(route, id)?.state === 'up') this.#host.setState(route, id, 'down', `ejected by ${by} (shared state) until ${new Date(until).toISOString()}`);
+    if (this.#host.backend(route, id)?.state !== 'up') return;
+    // As for local ejections: never the last healthy backend, whoever asks (two proxies may each eject a different one).
+    if (!this.#host.routeBackends(route).some((b) => b.id !== id && b.state === 'up')) return;
+    this.#host.setState(route, id, 'down', `ejected by ${by} (shared state) until ${new Date(until).toISOString()}`);
   }
 
   #endEjection(key: string, route: string, id: string, restore: boolean): void {
