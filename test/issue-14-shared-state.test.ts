@@ -60,15 +60,15 @@ function stateOf(proxy: Proxy, id: string): string | undefined {
   return proxy.backends().find((b) => b.id === id)?.state;
 }
 
-/** A logger that keeps its lines. */
-function recordingLogger(): ProxyLogger & { lines: { level: string; msg: string }[] } {
+/** A logger that keeps its lines (level and message) and, apart, each line's fields. */
+function recordingLogger(): ProxyLogger & { lines: { level: string; msg: string }[]; fields: object[] } {
   const lines: { level: string; msg: string }[] = [];
-  return {
-    lines,
-    info: (_obj, msg) => lines.push({ level: 'info', msg: msg ?? '' }),
-    warn: (_obj, msg) => lines.push({ level: 'warn', msg: msg ?? '' }),
-    error: (_obj, msg) => lines.push({ level: 'error', msg: msg ?? '' }),
+  const fields: object[] = [];
+  const keep = (level: string) => (obj: object, msg?: string): void => {
+    lines.push({ level, msg: msg ?? '' });
+    fields.push(obj);
   };
+  return { lines, fields, info: keep('info'), warn: keep('warn'), error: keep('error') };
 }
 
 /** A port nothing listens on (bound, then closed). */
@@ -260,6 +260,35 @@ describeWithRedis('issue 14: shared state across proxies through Redis', () => {
       expect(client.status).toBe('ready');
       // The closing proxy took its row out of the fleet table at once.
       expect(await client.zrange(`switchboard:${fleet}:proxies`, '0', '-1')).toEqual([]);
+    });
+  });
+
+  describe('a Redis that answers with errors', () => {
+    it('is reported once as down, the proxy serves on, and it joins once the key is fixed', async () => {
+      const bs = await backends(1);
+      const fleet = nextFleet();
+      // A key of the wrong type where the backend hash belongs: every HGETALL answers WRONGTYPE.
+      await redisCommand(redis.port, 'SET', `switchboard:${fleet}:backends`, 'not a hash');
+      const logger = recordingLogger();
+      const changes: SharedStateChange[] = [];
+      const a = await start({ backends: bs.map((x) => ({ url: x.url, id: x.id })), logger, sharedState: { redis: redis.url, fleet, proxyId: 'A' } });
+      a.proxy.on('sharedStateChange', (c) => changes.push(c));
+      // The logger was attached by createProxy, before any report could happen.
+      const downLines = (): string[] => logger.lines.filter((l) => l.msg.startsWith('shared state down')).map((l) => l.msg);
+      await waitFor(() => downLines().length === 1, 5000, 'the down report');
+      expect(a.proxy.sharedState?.state).toBe('down');
+      const downAt = logger.lines.findIndex((l) => l.msg.startsWith('shared state down'));
+      expect(logger.fields[downAt]).toMatchObject({ fleet, proxyId: 'A', reason: expect.stringMatching(/WRONGTYPE/) });
+      expect((await backendOf(a.url)).id).toBe('b0');
+      // Retried once a second, not in a loop; still one report.
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(downLines()).toHaveLength(1);
+      // (The event may have come before this test listened; the log line could not.)
+      expect(changes.filter((c) => c.state === 'down').length).toBeLessThanOrEqual(1);
+      await redisCommand(redis.port, 'DEL', `switchboard:${fleet}:backends`);
+      await sharedUp(a.proxy);
+      expect(changes.filter((c) => c.state === 'up').map((c) => c.reason)).toEqual(['connected']);
+      expect(logger.lines.filter((l) => l.msg.startsWith('shared state')).map((l) => l.msg)).toEqual(['shared state down: serving with local state', 'shared state connected']);
     });
   });
 

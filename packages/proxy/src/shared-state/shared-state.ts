@@ -70,6 +70,8 @@ export interface SharedStateHost extends BackendHost {
   changed(change: SharedStateChange): void;
 }
 
+/** How long after a failed resync (with Redis reachable) the next one starts, in ms. */
+const RESYNC_RETRY_INTERVAL = 1000;
 /** Bytes of the fleet's sticky-cookie secret. */
 const FLEET_SECRET_BYTES = 32;
 
@@ -87,7 +89,10 @@ export class SharedState {
   #downSince = 0;
   #upSince = 0;
   #everUp = false;
+  /** Counts the link's ready reports, so a resync can tell it raced with a reconnection. */
+  #readyCount = 0;
   #refresh: NodeJS.Timeout | undefined;
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(options: ResolvedSharedState, host: SharedStateHost) {
     this.#options = options;
@@ -120,12 +125,16 @@ export class SharedState {
   }
 
   #ready(): void {
+    this.#readyCount++;
     if (this.#state === 'up' || this.#syncing || this.#closed) return;
     this.#syncing = true;
+    const round = this.#readyCount;
     this.#resync().then(
       () => {
         this.#syncing = false;
         if (this.#closed || !this.#link.usable) return;
+        // The link dropped and came back while this ran: messages of the gap may be missing, sync again.
+        if (round !== this.#readyCount) return this.#ready();
         const wasDown = this.#state === 'down';
         this.#state = 'up';
         this.#refresh = setInterval(() => this.#writeRow(), Math.max(100, Math.floor(this.#options.summaryTtl / 3)));
@@ -135,6 +144,12 @@ export class SharedState {
       (err: unknown) => {
         this.#syncing = false;
         this.#lost(err instanceof Error ? err.message : String(err));
+        // The link is usable (it came back while this failed, or Redis answered with an error such as
+        // NOPERM): try again later rather than never, and not in a tight loop.
+        if (this.#link.usable && !this.#closed) {
+          clearTimeout(this.#retry);
+          this.#retry = setTimeout(() => this.#ready(), RESYNC_RETRY_INTERVAL);
+        }
       },
     );
   }
@@ -222,6 +237,7 @@ export class SharedState {
     if (this.#closed) return;
     const wasUp = this.#state === 'up' && this.#link.usable;
     this.#closed = true;
+    clearTimeout(this.#retry);
     clearInterval(this.#refresh);
     this.#refresh = undefined;
     this.#affinity.detach();
