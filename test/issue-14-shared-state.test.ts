@@ -357,6 +357,30 @@ describeWithRedis('issue 14: shared state across proxies through Redis', () => {
   });
 
   describe('when Redis is unreachable', () => {
+    it('keeps the fleet sticky-cookie secret across a Redis that restarts empty: cookies set before stay valid', async () => {
+      const own = await startRedisServer();
+      res.add(() => own.stop());
+      const bs = await backends(3);
+      const fleet = nextFleet();
+      const make = (id: string): ReturnType<typeof start> =>
+        start({ backends: bs.map((x) => ({ url: x.url, id: x.id })), strategy: new StickyCookieStrategy({ base: new RoundRobinStrategy() }), sharedState: { redis: own.url, fleet, proxyId: id } });
+      const a = await make('A');
+      const b = await make('B');
+      await Promise.all([sharedUp(a.proxy), sharedUp(b.proxy)]);
+      await backendOf(a.url);
+      const pinned = await backendOf(a.url);
+      expect(pinned.id).toBe('b1');
+
+      await own.stop();
+      await waitFor(() => a.proxy.sharedState?.state === 'down' && b.proxy.sharedState?.state === 'down', 5000, 'Redis gone');
+      const back = await startRedisServer({ port: own.port });
+      res.add(() => back.stop());
+      await Promise.all([sharedUp(a.proxy), sharedUp(b.proxy)]);
+      // The empty Redis got the fleet's secret back from whichever proxy resynchronised first.
+      for (const proxy of [a, b]) expect((await backendOf(proxy.url, { cookie: pinned.setCookie! })).id).toBe('b1');
+      expect((await backendOf(b.url, { cookie: pinned.setCookie! })).setCookie).toBeUndefined();
+    });
+
     it('both proxies keep serving HTTP and WebSockets, say so once each, and converge when Redis returns', async () => {
       const own = await startRedisServer();
       res.add(() => own.stop());

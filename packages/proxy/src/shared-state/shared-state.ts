@@ -93,6 +93,8 @@ export class SharedState {
   #readyCount = 0;
   #refresh: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
+  /** The fleet's sticky-cookie secret (hex) this proxy signs with, once adopted. */
+  #stickySecret: string | undefined;
 
   constructor(options: ResolvedSharedState, host: SharedStateHost) {
     this.#options = options;
@@ -164,15 +166,18 @@ export class SharedState {
 
   /**
    * Sticky-cookie strategies made without a secret sign with the fleet's: the first proxy to
-   * connect stores a random one (SET NX), every proxy uses what is stored.
+   * connect stores a random one (SET NX), every proxy uses what is stored. A proxy that already
+   * signs with the fleet's secret offers that one, so a Redis that restarted empty gets the same
+   * secret back and the clients' cookies stay valid.
    */
   async #shareStickySecret(): Promise<void> {
     const sticky = [...this.#host.strategies()].map(([, s]) => s).filter((s): s is StickyCookieStrategy => s instanceof StickyCookieStrategy);
     if (sticky.length === 0) return;
     const key = `${this.#options.prefix}sticky-secret`;
-    await this.#link.command.set(key, randomBytes(FLEET_SECRET_BYTES).toString('hex'), 'NX');
+    await this.#link.command.set(key, this.#stickySecret ?? randomBytes(FLEET_SECRET_BYTES).toString('hex'), 'NX');
     const stored = await this.#link.command.get(key);
-    if (stored === null || !/^[0-9a-f]{32,}$/.test(stored)) return;
+    if (stored === null || !/^[0-9a-f]{32,}$/.test(stored) || stored === this.#stickySecret) return;
+    this.#stickySecret = stored;
     for (const s of sticky) s.adoptFleetSecret(Buffer.from(stored, 'hex'));
   }
 
