@@ -403,6 +403,10 @@ describeWithRedis('issue 14: shared state across proxies through Redis', () => {
       await Promise.all([sharedUp(a.proxy), sharedUp(b.proxy)]);
       const wsA = await openWs(res, a.wsUrl, { headers: { 'x-client': 'ws-a' } });
       const wsB = await openWs(res, b.wsUrl, { headers: { 'x-client': 'ws-b' } });
+      // State made before the outage, which a Redis without persistence will lose.
+      const erin = (await backendOf(a.url, { 'x-client': 'erin' })).id;
+      a.proxy.setWeight('b2', 4);
+      await waitFor(() => b.proxy.backends().find((x) => x.id === 'b2')?.weight === 4, PROPAGATION_BOUND, 'the weight on B');
 
       await own.stop();
       await waitFor(() => changes.A.length === 2 && changes.B.length === 2, 5000, 'both proxies to see Redis go');
@@ -438,6 +442,17 @@ describeWithRedis('issue 14: shared state across proxies through Redis', () => {
       await waitFor(() => b.proxy.backends().find((x) => x.id === 'b1')?.weight === 3, PROPAGATION_BOUND, 'the weight set during the outage on B');
       expect((await backendOf(b.url, { 'x-client': 'dave' })).id).toBe(dave);
       expect((await a.proxy.fleet()).map((r) => r.id)).toEqual(['A', 'B']);
+      // The proxies refilled the empty Redis with what they knew from before the outage: a proxy
+      // started now, from the static configuration, gets all of it.
+      const c = await start({
+        backends: bs.map((x) => ({ url: x.url, id: x.id })),
+        strategy: withAffinity(new RoundRobinStrategy(), { ttl: 60_000, max: 1000, key: (ctx) => ctx.req.headers['x-client'] as string | undefined }),
+        sharedState: { redis: back.url, fleet, proxyId: 'C' },
+      });
+      await sharedUp(c.proxy);
+      expect(c.proxy.backends().map((x) => `${x.id}:${x.weight}`)).toEqual(['b0:1', 'b1:3', 'b2:4']);
+      expect((await backendOf(c.url, { 'x-client': 'erin' })).id).toBe(erin);
+      expect((await backendOf(c.url, { 'x-client': 'dave' })).id).toBe(dave);
       expect(await roundTrip(wsA, 'after')).toBe('after');
       wsA.close();
       wsB.close();

@@ -101,8 +101,9 @@ export class SharedAffinity {
 
   /**
    * After (re)connecting: writes the entries made while Redis was away (they win: the clients were
-   * placed by them), then adopts the entries in Redis this proxy does not know, up to the strategy's
-   * `max`.
+   * placed by them), offers every other entry it holds where Redis has none (a Redis that restarted
+   * empty is refilled), then adopts the entries in Redis this proxy does not know, up to the
+   * strategy's `max`.
    */
   async resync(): Promise<void> {
     for (const shared of this.#byRoute.values()) {
@@ -110,9 +111,26 @@ export class SharedAffinity {
         const id = shared.strategy.peek(key);
         if (id !== undefined) this.#write(shared, key, id);
       }
+      await this.#offer(shared);
       shared.dirty.clear();
       await this.#load(shared);
     }
+  }
+
+  /** `SET NX` of every local entry not written above, in pipelines of {@link SCAN_BATCH}. */
+  async #offer(shared: Shared): Promise<void> {
+    let pipeline = this.#link.command.pipeline();
+    let queued = 0;
+    // A copy: picks go on changing the memory while the pipelines are awaited.
+    for (const [key, id, ttl] of [...shared.strategy.remembered()]) {
+      if (shared.dirty.has(key)) continue;
+      pipeline.set(this.#keyOf(shared.route, key), id, 'PX', ttl, 'NX');
+      if (++queued % SCAN_BATCH === 0) {
+        await pipeline.exec();
+        pipeline = this.#link.command.pipeline();
+      }
+    }
+    if (queued % SCAN_BATCH !== 0) await pipeline.exec();
   }
 
   async #load(shared: Shared): Promise<void> {

@@ -67,6 +67,8 @@ export class SharedBackends {
   readonly #ejectionTimers = new Map<string, NodeJS.Timeout>();
   /** Backends changed here while Redis was away, published on resync. */
   readonly #dirty = new Map<string, { route: string; id: string }>();
+  /** Backends the fleet has a record of (published here or applied from Redis): offered back to a Redis that lost them. */
+  readonly #known = new Map<string, { route: string; id: string }>();
   /** True while a change from the fleet is being applied: its events are not published again. */
   #applying = false;
 
@@ -115,6 +117,7 @@ export class SharedBackends {
   }
 
   #publish(route: string, id: string): void {
+    this.#known.set(`${route}\n${id}`, { route, id });
     if (!this.#link.usable) {
       this.#dirty.set(`${route}\n${id}`, { route, id });
       return;
@@ -140,6 +143,7 @@ export class SharedBackends {
     this.#applying = true;
     try {
       const key = `${route}\n${id}`;
+      this.#known.set(key, { route, id });
       let local = this.#host.backend(route, id);
       if (rec.present !== true) {
         this.#endEjection(key, route, id, false);
@@ -192,12 +196,22 @@ export class SharedBackends {
     }
   }
 
-  /** After (re)connecting: publishes what changed here while Redis was away, then applies the fleet's records. */
+  /**
+   * After (re)connecting: publishes what changed here while Redis was away, offers this proxy's view
+   * of the other backends the fleet knew where Redis has no record (HSETNX: a Redis that restarted
+   * empty is refilled, a live one keeps its word), then applies the fleet's records.
+   */
   async resync(): Promise<void> {
     const dirty = [...this.#dirty.values()];
     this.#dirty.clear();
     for (const { route, id } of dirty) this.#publish(route, id);
     const mine = new Set(dirty.map(({ route, id }) => `${route}\n${id}`));
+    const offers = [...this.#known].filter(([key]) => !mine.has(key));
+    if (offers.length > 0) {
+      const pipeline = this.#link.command.pipeline();
+      for (const [key, { route, id }] of offers) pipeline.hsetnx(this.#hash, key, JSON.stringify(this.#record(route, id)));
+      await pipeline.exec();
+    }
     const all = await this.#link.command.hgetall(this.#hash);
     for (const [field, text] of Object.entries(all)) {
       if (mine.has(field)) continue;

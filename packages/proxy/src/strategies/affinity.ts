@@ -138,6 +138,14 @@ export class AffinityStrategy implements Strategy {
     this.#memory.set(key, backendId, ttl === undefined ? undefined : { ttl: Math.min(ttl, this.#ttl) });
   }
 
+  /** Every live entry as `[key, backendId, remaining ttl in ms]`, most recent first. @internal */
+  *remembered(): IterableIterator<[string, string, number]> {
+    for (const [key, id] of this.#memory.entries()) {
+      const ttl = this.#memory.getRemainingTTL(key);
+      if (ttl > 0) yield [key, id, Math.ceil(ttl)];
+    }
+  }
+
   /** Forgets every client. */
   clear(): void {
     this.#memory.clear();
