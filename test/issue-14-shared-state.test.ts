@@ -8,7 +8,10 @@
  * Every proxy here is a real `createProxy` on 127.0.0.1, talking to a real redis-server; the
  * "killed proxy" is a `switchboard` process of its own, ended by SIGKILL.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -458,5 +461,40 @@ describeWithRedis('issue 14: shared state across proxies through Redis', () => {
       wsB.close();
       await Promise.all([once(wsA, 'close'), once(wsB, 'close')]);
     });
+  });
+});
+
+describe('issue 14: sharedState without the ioredis package', () => {
+  it('createProxy throws SharedStateError (ERR_SHARED_STATE) naming the package to install', async () => {
+    // A process of its own where resolving 'ioredis' fails as it does when the package is not
+    // installed; the proxy is the built package, as an application would load it.
+    const script = `
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request === 'ioredis') throw Object.assign(new Error("Cannot find module 'ioredis'"), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, request, ...rest);
+      };
+      const { createProxy, isSwitchboardError } = require(${JSON.stringify(join(__dirname, '..', 'packages', 'proxy', 'dist', 'index.js'))});
+      try {
+        createProxy({ backends: ['http://127.0.0.1:9001'], sharedState: { redis: 'redis://127.0.0.1:6379' } });
+        console.log('no error');
+      } catch (err) {
+        console.log(JSON.stringify({ name: err.name, code: err.code, branded: isSwitchboardError(err), message: err.message, cause: err.cause && err.cause.code }));
+      }
+      // Without sharedState nothing asks for ioredis.
+      createProxy({ backends: ['http://127.0.0.1:9001'] });
+      console.log('plain proxy ok');
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script]);
+    const [line, plain] = stdout.trim().split('\n');
+    expect(JSON.parse(line!)).toEqual({
+      name: 'SharedStateError',
+      code: 'ERR_SHARED_STATE',
+      branded: true,
+      message: 'options.sharedState needs the optional peer dependency ioredis: npm install ioredis',
+      cause: 'MODULE_NOT_FOUND',
+    });
+    expect(plain).toBe('plain proxy ok');
   });
 });

@@ -33,8 +33,13 @@ export interface LinkEvents {
   message(text: string): void;
 }
 
-/** Loads ioredis on first use: an optional peer dependency, needed only with `sharedState`. */
-function loadIoredis(): typeof import('ioredis') {
+/**
+ * Loads ioredis on first use: an optional peer dependency, needed only with `sharedState`. Called
+ * while options are validated, before the proxy starts anything, so a missing package leaves nothing
+ * running behind the throw.
+ * @internal
+ */
+export function loadIoredis(): typeof import('ioredis') {
   try {
     return require('ioredis') as typeof import('ioredis');
   } catch (cause) {

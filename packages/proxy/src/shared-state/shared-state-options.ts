@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { InvalidOptionError } from '../errors';
+import { loadIoredis } from './redis-link';
 
 /**
  * An ioredis client (ioredis 6) the proxy may copy its connection settings from. The proxy never
@@ -91,7 +92,11 @@ export interface ResolvedSharedState {
   readonly prefix: string;
 }
 
-/** Validates `sharedState` into a new frozen object, or undefined when it is not set. @internal */
+/**
+ * Validates `sharedState` into a new frozen object, or undefined when it is not set; throws
+ * `ERR_SHARED_STATE` when ioredis is not installed.
+ * @internal
+ */
 export function resolveSharedState(input: unknown): ResolvedSharedState | undefined {
   if (input === undefined) return undefined;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -131,6 +136,7 @@ export function resolveSharedState(input: unknown): ResolvedSharedState | undefi
   if (advertise !== undefined && (typeof advertise !== 'string' || advertise.length === 0 || advertise.length > 256)) {
     throw new InvalidOptionError('options.sharedState.advertise must be a non-empty string of at most 256 characters');
   }
+  loadIoredis();
   return Object.freeze({ redis: redis as string | RedisClientLike, fleet, proxyId, summaryTtl, advertise, prefix: `switchboard:${fleet}:` });
 }
 
