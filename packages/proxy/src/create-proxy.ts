@@ -34,6 +34,11 @@ import { promClientMetrics, type MetricsRegistryLike } from './admin/prom-client
 import { createAdminHandler, type AdminHandler, type AdminOptions } from './admin/admin-router';
 import { DataPlane, type DataPlaneStatus } from './native/data-plane';
 import { attachExtendedConnect } from './http2/extended-connect';
+import { resolveSharedState } from './shared-state/shared-state-options';
+import type { SharedState, SharedStateStatus } from './shared-state/shared-state';
+import { startSharedState } from './shared-state/attach';
+import type { FleetMember } from './shared-state/fleet-table';
+import { SharedStateError } from './errors';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -153,11 +158,13 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #gate: GateDeps;
   readonly #metrics: ProxyMetrics;
   readonly #dataPlane: DataPlane;
+  readonly #shared: SharedState | undefined;
 
   /** @internal Use {@link createProxy}. */
   constructor(options: ProxyOptions) {
     super();
     this.#options = resolveOptions(options);
+    const sharedOptions = resolveSharedState(options.sharedState);
     const resolved = resolveRoutes(options, this.#options);
     const hooks = resolveHooks(options);
     this.#edge = new EdgeGuard(this.#options);
@@ -195,6 +202,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     for (const spec of resolved.routes) this.#routes.set(spec.id, new Route(spec, host, hooks.onResponse));
     this.#router = new Router(resolved.table, this.#routes, hooks.onRequest !== undefined || hooks.onResponse !== undefined);
     if (logger !== undefined) attachLogger(this, logger);
+    this.#shared = sharedOptions === undefined ? undefined : startSharedState(this, sharedOptions, {
+      routes: this.#routes,
+      setState: (route, id, state, reason) => this.#setState(route, id, state, reason),
+      connectionCount: () => this.#table.size,
+      addresses: () => this.#listeners.map((l) => l.server.address()),
+    });
   }
 
   /** Every live connection of every route. */
@@ -656,6 +669,40 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
+   * With `sharedState`: whether Redis is usable (`connecting`, `up`, `down`; `closed` once the proxy
+   * closes), the fleet and this proxy's id; `undefined` without `sharedState`.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], sharedState: { redis: 'redis://127.0.0.1:6379' } });
+   * console.log(proxy.sharedState?.state); // 'connecting'
+   * ```
+   */
+  get sharedState(): SharedStateStatus | undefined {
+    return this.#shared?.status;
+  }
+
+  /**
+   * The fleet table with `sharedState`: one row per live proxy of the fleet (this one included),
+   * each written by its proxy and gone once its `summaryTtl` passed without a refresh. Rejects with
+   * `SharedStateError` (`ERR_SHARED_STATE`) without `sharedState` or while Redis is unusable.
+   *
+   * @example
+   * ```ts
+   * import { createProxy } from '@switchboard/proxy';
+   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], sharedState: { redis: 'redis://127.0.0.1:6379' } });
+   * proxy.once('sharedStateChange', async () => {
+   *   for (const p of await proxy.fleet()) console.log(p.id, p.addresses.join(','), p.connections);
+   * });
+   * ```
+   */
+  fleet(): Promise<FleetMember[]> {
+    if (this.#shared === undefined) return Promise.reject(new SharedStateError('sharedState is not configured'));
+    return this.#shared.fleet();
+  }
+
+  /**
    * A request handler serving the admin API, `/metrics`, a live feed and the dashboard page, for
    * a listener of your choosing (bind it to 127.0.0.1 or protect it with `token`). See {@link AdminOptions}.
    *
@@ -718,6 +765,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const listeners = this.#listeners;
     this.#listeners = [];
     const serversClosed = Promise.all(listeners.map((l) => l.close()));
+    // Leaves the fleet table at once: peers stop counting this proxy while it drains.
+    const sharedClosed = this.#shared?.close();
     if (graceful) {
       const code = ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode;
       for (const conn of this.#live()) conn.close(code, 'proxy shutting down', closeTimeout, new ProxyClosingError('proxy is shutting down', { backendId: conn.backendId }));
@@ -729,6 +778,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     for (const l of listeners) l.closeAllConnections();
     await Promise.all([...this.#routes.values()].map((r) => r.close(graceful)));
     await serversClosed;
+    await sharedClosed;
   }
 }
 

@@ -48,7 +48,8 @@ export type ErrorCode =
   | 'ERR_REQUEST_BODY_MISMATCH'
   | 'ERR_HTTP2_FLOOD'
   | 'ERR_CONNECT_UNSUPPORTED'
-  | 'ERR_WEBSOCKET_STREAM_LIMIT';
+  | 'ERR_WEBSOCKET_STREAM_LIMIT'
+  | 'ERR_SHARED_STATE';
 
 /**
  * How each code is shown to the client: an HTTP status before a WebSocket is
@@ -99,6 +100,7 @@ export const ERROR_REPLIES: Readonly<Record<ErrorCode, { readonly status: number
   ERR_HTTP2_FLOOD: { status: 0, closeCode: 0 },
   ERR_CONNECT_UNSUPPORTED: { status: 501, closeCode: 1002 },
   ERR_WEBSOCKET_STREAM_LIMIT: { status: 429, closeCode: 1008 },
+  ERR_SHARED_STATE: { status: 0, closeCode: 0 },
 };
 
 /**
@@ -651,4 +653,24 @@ export class HookError extends SwitchboardError {
 export class Http2FloodError extends SwitchboardError {
   readonly code = 'ERR_HTTP2_FLOOD' as const;
   override readonly name = 'Http2FloodError';
+}
+
+/**
+ * The `sharedState` Redis cannot be used: the optional `ioredis` package is not installed (thrown by
+ * `createProxy`), or Redis is unreachable when {@link Proxy.fleet} is asked. Never sent to clients:
+ * while Redis is down the proxy keeps serving from its local state.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@switchboard/proxy';
+ * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'], sharedState: { redis: 'redis://127.0.0.1:6379' } });
+ * proxy.fleet().catch((err: { code?: string }) => {
+ *   if (err.code === 'ERR_SHARED_STATE') console.warn('fleet table unavailable: Redis is down');
+ * });
+ * ```
+ * @group Errors
+ */
+export class SharedStateError extends SwitchboardError {
+  readonly code = 'ERR_SHARED_STATE' as const;
+  override readonly name = 'SharedStateError';
 }

@@ -2,6 +2,7 @@ import type { BackendSnapshot } from './backends/backend-pool';
 import type { ConnectionRecord } from './connection-table';
 import type { BackendState } from './strategies/strategy';
 import type { SwitchboardError } from './errors';
+import type { SharedStateChange } from './shared-state/shared-state';
 
 /**
  * Event name -> listener arguments, for `proxy.on(...)`.
@@ -43,4 +44,9 @@ export interface ProxyEvents {
    * `route` is the route whose pool it is (`default` for the top-level backends).
    */
   panicChange: [panic: boolean, healthy: number, total: number, route: string];
+  /**
+   * With `sharedState`: Redis became usable (`up`, reason `connected` or `resynchronised`) or was lost
+   * (`down`, once per outage; the proxy keeps serving with its local state).
+   */
+  sharedStateChange: [change: SharedStateChange];
 }

@@ -21,6 +21,7 @@ const KNOWN = {
   backendTls: true, sourceAddresses: true, frameTracking: true, drainTimeout: true, dataPlane: true,
   routes: true, changeOrigin: true, headers: true, rewrite: true, onRequest: true, onResponse: true, errorResponse: true, logger: true,
   http2: true,
+  sharedState: true,
 } as const satisfies Record<keyof ProxyOptions, true>;
 
 /** What http-proxy / http-proxy-middleware option names map to (docs/migrating.md has the full table). */

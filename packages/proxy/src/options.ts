@@ -6,6 +6,7 @@ import type { Strategy } from './strategies/strategy';
 import type { RoutingOptions } from './routing/route-options';
 import type { HookOptions } from './routing/hook-options';
 import type { LoggingOptions } from './logging/logger-option';
+import type { SharedStateField } from './shared-state/shared-state-options';
 import type { DataPlaneMode } from './native/data-plane';
 import type { Http2Options } from './http2/http2-options';
 
@@ -112,7 +113,7 @@ export interface BackendTlsOptions {
  * ```
  * @group Options
  */
-export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOptions {
+export interface ProxyOptions extends RoutingOptions, HookOptions, LoggingOptions, SharedStateField {
   /**
    * The backend pool: URLs or {@link BackendSpec}s. At least one, unless `routes` are given: then
    * these make the route `default`, which serves requests no route matches.

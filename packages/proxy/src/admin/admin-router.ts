@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Proxy } from '../create-proxy';
 import { InvalidOptionError } from '../errors';
-import { addBackend, drainBackend, listBackends, listConnections, removeBackend, setBackendWeight, undrainBackend, type JsonAnswer } from './admin-routes';
+import { addBackend, drainBackend, listBackends, listConnections, listFleet, removeBackend, setBackendWeight, undrainBackend, type JsonAnswer } from './admin-routes';
 import { BearerAuth } from './auth';
 import { DASHBOARD_HTML } from './dashboard-page';
 import { AdminFeed } from './feed';
@@ -153,6 +153,10 @@ export function createAdminHandler(proxy: Proxy, options: AdminOptions): AdminHa
     if (path === '/api/connections') {
       if (!reading) throw new AdminHttpError(405, 'use GET');
       return listConnections(proxy, url.searchParams, pageSize);
+    }
+    if (path === '/api/fleet') {
+      if (!reading) throw new AdminHttpError(405, 'use GET');
+      return listFleet(proxy, authorized);
     }
     if (path === '/api/backends') {
       if (reading) return listBackends(proxy, authorized);

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Proxy } from '../create-proxy';
 import { DEFAULT_ROUTE } from '../connection-table';
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError, isSwitchboardError } from '../errors';
 import { AdminHttpError, onlyKeys, optionalInteger, optionalString, readJsonObject } from './json-body';
 import { backendView, connectionView, type BackendView, type ConnectionView } from './views';
 
@@ -128,4 +128,21 @@ export async function setBackendWeight(proxy: Proxy, id: string, query: URLSearc
   const { route } = requireBackend(proxy, id, query);
   proxy.setWeight(id, weight, { route });
   return { status: 200, body: { id, weight } };
+}
+
+/**
+ * `GET /api/fleet`: the fleet table of `sharedState` (404 without it, 503 while Redis is unusable).
+ * Proxy addresses are shown only to an authorized caller, as backend URLs are.
+ * @internal
+ */
+export async function listFleet(proxy: Proxy, showAddresses: boolean): Promise<JsonAnswer> {
+  const status = proxy.sharedState;
+  if (status === undefined) throw new AdminHttpError(404, 'sharedState is not configured');
+  try {
+    const proxies = await proxy.fleet();
+    return { status: 200, body: { fleet: status.fleet, self: status.proxyId, proxies: proxies.map((p) => (showAddresses ? p : { ...p, addresses: [] })) } };
+  } catch (err) {
+    if (isSwitchboardError(err) && err.code === 'ERR_SHARED_STATE') throw new AdminHttpError(503, err.message);
+    throw err;
+  }
 }

@@ -77,5 +77,10 @@ export function attachLogger(proxy: EventEmitter<ProxyEvents>, logger: ProxyLogg
   proxy.on('backendAdd', (b) => write('info', { route: b.route, backend: b.id, url: b.url }, 'backend added'));
   proxy.on('backendRemove', (b) => write('info', { route: b.route, backend: b.id }, 'backend removed'));
   proxy.on('backendWeightChange', (b, previous) => write('info', { route: b.route, backend: b.id, weight: b.weight, previous }, 'backend weight changed'));
+  proxy.on('sharedStateChange', (c) => {
+    const fields = { fleet: c.fleet, proxyId: c.proxyId, reason: c.reason, ...(c.downForMs !== undefined && { downForMs: c.downForMs }) };
+    if (c.state === 'down') write('warn', fields, 'shared state down: serving with local state');
+    else write('info', fields, c.reason === 'resynchronised' ? 'shared state resynchronised' : 'shared state connected');
+  });
   proxy.on('panicChange', (panic, healthy, total, route) => write(panic ? 'warn' : 'info', { route, healthy, total }, panic ? 'panic mode on' : 'panic mode off'));
 }

@@ -42,6 +42,16 @@ export interface AffinityOptions {
 }
 
 /**
+ * Told when an {@link AffinityStrategy} places a client, so the memory can be shared (the
+ * `sharedState` option): `renewed` is false for a new or changed entry, true when a remembered
+ * client came back to its backend.
+ * @internal
+ */
+export interface AffinityObserver {
+  remembered(key: string, backendId: string, renewed: boolean): void;
+}
+
+/**
  * A strategy that remembers which backend each client used: see {@link withAffinity}.
  *
  * @example
@@ -58,6 +68,9 @@ export class AffinityStrategy implements Strategy {
   readonly #key: (context: PickContext) => string | undefined;
   readonly #memory: LRUCache<string, string>;
   #byId = new Map<string, BackendView>();
+  readonly #ttl: number;
+  readonly #max: number;
+  #observer: AffinityObserver | undefined;
 
   /** @internal Use {@link withAffinity}. */
   constructor(inner: Strategy, options: AffinityOptions) {
@@ -78,6 +91,8 @@ export class AffinityStrategy implements Strategy {
       throw new InvalidOptionError(`withAffinity: key must be a function, got ${typeof options.key}`);
     }
     this.#inner = inner;
+    this.#ttl = ttl;
+    this.#max = max;
     this.name = `${inner.name}+affinity`;
     const key = options.key;
     this.#key = key === undefined ? (ctx) => normalizeIp(ctx.client.address) : (ctx) => key(ctx);
@@ -98,6 +113,39 @@ export class AffinityStrategy implements Strategy {
     return this.#memory.size;
   }
 
+  /** How long a client is remembered, in ms. @internal */
+  get ttl(): number {
+    return this.#ttl;
+  }
+
+  /** Most clients remembered. @internal */
+  get max(): number {
+    return this.#max;
+  }
+
+  /** Sets (or with undefined removes) the one observer of new and renewed entries. @internal */
+  observe(observer: AffinityObserver | undefined): void {
+    this.#observer = observer;
+  }
+
+  /** The backend remembered for `key`, without renewing it. @internal */
+  peek(key: string): string | undefined {
+    return this.#memory.peek(key);
+  }
+
+  /** Remembers `key` -> `backendId` learnt from another proxy (no observer call); `ttl` in ms. @internal */
+  adopt(key: string, backendId: string, ttl?: number): void {
+    this.#memory.set(key, backendId, ttl === undefined ? undefined : { ttl: Math.min(ttl, this.#ttl) });
+  }
+
+  /** Every live entry as `[key, backendId, remaining ttl in ms]`, most recent first. @internal */
+  *remembered(): IterableIterator<[string, string, number]> {
+    for (const [key, id] of this.#memory.entries()) {
+      const ttl = this.#memory.getRemainingTTL(key);
+      if (ttl > 0) yield [key, id, Math.ceil(ttl)];
+    }
+  }
+
   /** Forgets every client. */
   clear(): void {
     this.#memory.clear();
@@ -116,10 +164,16 @@ export class AffinityStrategy implements Strategy {
       const remembered = this.#byId.get(id) ?? candidates.find((b) => b.id === id);
       // Back to the remembered node only while it can take the connection;
       // otherwise the inner strategy chooses and the memory follows.
-      if (remembered !== undefined && isCandidate(remembered, context)) return remembered;
+      if (remembered !== undefined && isCandidate(remembered, context)) {
+        this.#observer?.remembered(key, id, true);
+        return remembered;
+      }
     }
     const chosen = this.#inner.pick(context, candidates);
-    if (chosen !== undefined) this.#memory.set(key, chosen.id);
+    if (chosen !== undefined) {
+      this.#memory.set(key, chosen.id);
+      this.#observer?.remembered(key, chosen.id, chosen.id === id);
+    }
     return chosen;
   }
 
@@ -144,9 +198,11 @@ export class AffinityStrategy implements Strategy {
  * A decorator, so it works with any strategy, including your own: the inner
  * strategy places first-time clients (and clients whose backend is down,
  * draining or full), and the choice is remembered per client IP in a bounded
- * LRU (`lru-cache`) keyed by the backend's id. Memory is per process: for a
- * fleet of proxies, prefer `ip-hash` (stateless agreement) or `sticky-cookie`
- * (the client carries its affinity).
+ * LRU (`lru-cache`) keyed by the backend's id. Memory is per process unless
+ * the proxy has `sharedState`: then new entries are published through Redis to
+ * every proxy of the fleet (see the Shared state guide). Without Redis, prefer
+ * `ip-hash` (stateless agreement) or `sticky-cookie` (the client carries its
+ * affinity) for a fleet of proxies.
  *
  * @example
  * ```ts

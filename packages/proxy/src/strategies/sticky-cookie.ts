@@ -115,7 +115,9 @@ export interface StickyCookieOptions {
    * cookies, all are accepted.
    * @defaultValue 32 random bytes per process, with a one-time warning
    * @remarks Every proxy of a fleet must share the secret, or a client whose
-   * next request reaches another proxy loses its affinity.
+   * next request reaches another proxy loses its affinity. With the proxy's
+   * `sharedState` and no secret given, the fleet shares one random secret
+   * kept in Redis (`switchboard:<fleet>:sticky-secret`).
    */
   readonly secret?: string | Uint8Array | readonly (string | Uint8Array)[];
   /**
@@ -159,7 +161,10 @@ export class StickyCookieStrategy implements Strategy {
   readonly name = 'sticky-cookie';
   /** The cookie's name. */
   readonly cookie: string;
-  readonly #secrets: readonly Uint8Array[];
+  #secrets: readonly Uint8Array[];
+  /** True when no secret was given: then a fleet's shared secret may replace the random one. */
+  readonly #randomSecret: boolean;
+  #backends: readonly BackendView[] = [];
   readonly #base: Strategy;
   /** Attributes without `Secure`, and with it. */
   readonly #attributes: string;
@@ -178,6 +183,7 @@ export class StickyCookieStrategy implements Strategy {
       throw new InvalidOptionError(`StickyCookieStrategy: cookie must be a cookie-name token, got ${JSON.stringify(cookie)}`);
     }
     this.cookie = cookie;
+    this.#randomSecret = options.secret === undefined;
     this.#secrets = resolveSecrets(options.secret);
     const base = options.base ?? new LeastConnectionsStrategy();
     if (typeof base !== 'object' || base === null || typeof base.pick !== 'function') {
@@ -199,8 +205,22 @@ export class StickyCookieStrategy implements Strategy {
     return sign(this.#secrets[0], id);
   }
 
+  /**
+   * With `sharedState` and no `secret` given: signs with the fleet's shared secret instead of this
+   * process's random one, so every proxy of the fleet reads every other's cookies. Returns false
+   * (and changes nothing) when a secret was given.
+   * @internal
+   */
+  adoptFleetSecret(secret: Uint8Array): boolean {
+    if (!this.#randomSecret || secret.length < MIN_SECRET_BYTES) return false;
+    this.#secrets = [Uint8Array.from(secret)];
+    if (this.#updated) this.update(this.#backends);
+    return true;
+  }
+
   update(backends: readonly BackendView[]): void {
     this.#updated = true;
+    this.#backends = backends;
     this.#base.update?.(backends);
     const byToken = new Map<string, BackendView>();
     const tokenOf = new Map<BackendView, string>();
