@@ -407,6 +407,9 @@ describe('issue 15: HTTP/2 requests are forwarded to HTTP/1.1 backends', () => {
     await expect(proxy.listen({ port: 0, http2: true })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: 'listen options.http2 needs options.tls: HTTP/2 is served over TLS only' });
     await expect(proxy.listen({ port: 0, tls: { key: pki.key, cert: pki.cert }, http2: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
     await proxy.close();
+    const behindBalancer = createProxy({ backends, proxyProtocol: true, trustProxy: ['loopback'] });
+    await expect(behindBalancer.listen({ port: 0, tls: { key: pki.key, cert: pki.cert } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: 'listen options.tls cannot be combined with the proxyProtocol option yet' });
+    await behindBalancer.close();
   });
 
   it('offers h2 and http/1.1 by ALPN and announces extended CONNECT and its limits in SETTINGS', async () => {

@@ -404,7 +404,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   listen(options: ProxyListenOptions = {}): Promise<AddressInfo> {
     if (this.#closing !== undefined) return Promise.reject(new ProxyClosingError('proxy is closing'));
     try {
-      checkListenOptions(options);
+      checkListenOptions(options, this.#options.proxyProtocol);
     } catch (err) {
       return Promise.reject(err as Error);
     }
