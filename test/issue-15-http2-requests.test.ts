@@ -65,7 +65,7 @@ describe('issue 15: HTTP/2 requests are forwarded to HTTP/1.1 backends', () => {
     expect(seen.rawHeaders.filter((n, i) => i % 2 === 0 && n.startsWith(':'))).toEqual([]);
   });
 
-  it('answers 400 when Host and :authority disagree, before any backend is contacted', async () => {
+  it('answers 400 when Host and :authority disagree, and to CONNECT, before any backend is contacted', async () => {
     const backend = await echoBackend(res, 'a');
     let requests = 0;
     backend.server.on('request', () => requests++);
@@ -73,6 +73,11 @@ describe('issue 15: HTTP/2 requests are forwarded to HTTP/1.1 backends', () => {
     const session = await openH2(res, url, pki);
     const r = await h2Request(session, { headers: { ':authority': 'good.example', host: 'evil.example' } });
     expect(r.status).toBe(400);
+    expect(requests).toBe(0);
+    // A CONNECT (here RFC 8441's, which WebSockets over HTTP/2 use) is never forwarded as an HTTP/1.1 request:
+    // without a 'connect' listener Node answers 405 itself, and the proxy's request path refuses it too.
+    const connect = await h2Request(session, { method: 'CONNECT', headers: { ':protocol': 'websocket', ':scheme': 'https', ':path': '/' } });
+    expect(connect.status).toBe(405);
     expect(requests).toBe(0);
     expect(errors.map((e) => e.code)).toEqual(['ERR_BAD_REQUEST']);
     // The connection stays usable: a 400 on HTTP/2 ends one stream, not the connection.
@@ -407,6 +412,9 @@ describe('issue 15: HTTP/2 requests are forwarded to HTTP/1.1 backends', () => {
     await expect(proxy.listen({ port: 0, http2: true })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: 'listen options.http2 needs options.tls: HTTP/2 is served over TLS only' });
     await expect(proxy.listen({ port: 0, tls: { key: pki.key, cert: pki.cert }, http2: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
     await proxy.close();
+    const behindBalancer = createProxy({ backends, proxyProtocol: true, trustProxy: ['loopback'] });
+    await expect(behindBalancer.listen({ port: 0, tls: { key: pki.key, cert: pki.cert } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: 'listen options.tls cannot be combined with the proxyProtocol option yet' });
+    await behindBalancer.close();
   });
 
   it('offers h2 and http/1.1 by ALPN and announces extended CONNECT and its limits in SETTINGS', async () => {

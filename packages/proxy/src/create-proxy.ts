@@ -350,15 +350,6 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * included) on one port; create it with {@link Proxy.http2ServerOptions} so Node's own per-connection limits are
    * set too. Attaching announces the proxy's SETTINGS (`http2` options, extended CONNECT) for connections made from
    * then on and counts every HTTP/2 connection's resets, PINGs and SETTINGS frames (see {@link Http2Options}).
-   * ```ts
-   * import { createSecureServer } from 'node:http2';
-   * import { readFileSync } from 'node:fs';
-   * import { createProxy } from '@switchboard/proxy';
-   * const proxy = createProxy({ backends: ['http://127.0.0.1:9001'] });
-   * const server = createSecureServer({ ...proxy.http2ServerOptions(), key: readFileSync('key.pem'), cert: readFileSync('cert.pem') });
-   * proxy.attach(server);
-   * server.listen(8443);
-   * ```
    */
   attach(server: Server | HttpsServer | Http2SecureServer): () => void {
     const events = server as Server;
@@ -426,7 +417,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   listen(options: ProxyListenOptions = {}): Promise<AddressInfo> {
     if (this.#closing !== undefined) return Promise.reject(new ProxyClosingError('proxy is closing'));
     try {
-      checkListenOptions(options);
+      checkListenOptions(options, this.#options.proxyProtocol);
     } catch (err) {
       return Promise.reject(err as Error);
     }

@@ -62,10 +62,13 @@ export interface ProxyListenOptions extends ListenOptions {
 type FrontServer = Server | HttpsServer | Http2SecureServer;
 
 /** Checks the TLS / HTTP/2 part of listen()'s options. @internal */
-export function checkListenOptions(options: ProxyListenOptions): void {
+export function checkListenOptions(options: ProxyListenOptions, proxyProtocol: boolean): void {
   if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) throw new InvalidOptionError('listen options.tls must be an object of TLS server options');
   if (options.http2 !== undefined && typeof options.http2 !== 'boolean') throw new InvalidOptionError(`listen options.http2 must be a boolean, got ${String(options.http2)}`);
   if (options.http2 === true && options.tls === undefined) throw new InvalidOptionError('listen options.http2 needs options.tls: HTTP/2 is served over TLS only');
+  // The PROXY header's client is recorded per TCP socket, but requests over TLS carry the TLS socket: every client
+  // would be seen as the balancer. Refused until the identity follows the TLS socket.
+  if (options.tls !== undefined && proxyProtocol) throw new InvalidOptionError('listen options.tls cannot be combined with the proxyProtocol option yet');
 }
 
 /** The node:http(s) timeouts against slowloris; an http2 server with allowHTTP1 takes them as properties. */

@@ -22,7 +22,9 @@ export function acceptHttp2Request(req: Http2ServerRequest, res: ServerResponse,
     req.stream.close(constants.NGHTTP2_REFUSED_STREAM);
     return false;
   }
-  const rejection = adaptHttp2Request(req);
+  // CONNECT (a tunnel, or RFC 8441's extended CONNECT for WebSockets, which has its own path) is never forwarded
+  // to an HTTP/1.1 backend as a request.
+  const rejection = req.method === 'CONNECT' ? { reason: 'CONNECT is not forwarded' } : adaptHttp2Request(req);
   if (rejection === undefined) return true;
   const err = new BadRequestError(rejection.reason, { clientAddress: clientKey(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0) });
   report(err);
