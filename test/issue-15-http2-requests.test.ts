@@ -74,12 +74,12 @@ describe('issue 15: HTTP/2 requests are forwarded to HTTP/1.1 backends', () => {
     const r = await h2Request(session, { headers: { ':authority': 'good.example', host: 'evil.example' } });
     expect(r.status).toBe(400);
     expect(requests).toBe(0);
-    // A CONNECT (here RFC 8441's, which WebSockets over HTTP/2 use) is never forwarded as an HTTP/1.1 request:
-    // without a 'connect' listener Node answers 405 itself, and the proxy's request path refuses it too.
+    // A CONNECT (here RFC 8441's, which WebSockets over HTTP/2 use) is never forwarded as an HTTP/1.1 request: it
+    // takes the extended CONNECT path, which checks it as a WebSocket handshake (no version here: 426).
     const connect = await h2Request(session, { method: 'CONNECT', headers: { ':protocol': 'websocket', ':scheme': 'https', ':path': '/' } });
-    expect(connect.status).toBe(405);
+    expect(connect.status).toBe(426);
     expect(requests).toBe(0);
-    expect(errors.map((e) => e.code)).toEqual(['ERR_BAD_REQUEST']);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_BAD_REQUEST', 'ERR_UNSUPPORTED_WS_VERSION']);
     // The connection stays usable: a 400 on HTTP/2 ends one stream, not the connection.
     expect((await h2Request(session)).status).toBe(200);
   });
