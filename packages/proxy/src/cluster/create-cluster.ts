@@ -60,8 +60,9 @@ export type ClusterHandle = Cluster | ClusterWorker;
 export function createCluster(options: ProxyOptions, clusterOptions: ClusterOptions): Promise<ClusterHandle> {
   const resolved = resolveClusterOptions(clusterOptions);
   if (!cluster.isPrimary) return startWorker(options, resolved);
-  // One random sticky-cookie secret for every worker of this primary (when the options give none).
-  process.env[CLUSTER_SECRET_ENV] ??= randomBytes(32).toString('base64');
+  // One random sticky-cookie secret for every worker of this primary (when the options give none),
+  // set here too so that validating the options below does not warn about a per-process secret.
+  const secret = (process.env[CLUSTER_SECRET_ENV] ??= randomBytes(32).toString('base64'));
   const proxyOptions = resolveOptions(options);
-  return new Cluster(resolved, proxyOptions.drainTimeout, { ...resolved.env }).start();
+  return new Cluster(resolved, proxyOptions.drainTimeout, { [CLUSTER_SECRET_ENV]: secret, ...resolved.env }).start();
 }

@@ -43,7 +43,7 @@ export type Counts = ReadonlyMap<string, number>;
 
 /** Primary -> worker. */
 export type ToWorker =
-  | { readonly tag: typeof TAG; readonly kind: 'init'; readonly host: string | undefined; readonly port: number; readonly replay: readonly RuntimeChange[] }
+  | { readonly tag: typeof TAG; readonly kind: 'init'; readonly host: string | undefined; readonly port: number; readonly countsInterval: number; readonly replay: readonly RuntimeChange[] }
   | { readonly tag: typeof TAG; readonly kind: 'request'; readonly id: number; readonly request: WorkerRequest }
   | { readonly tag: typeof TAG; readonly kind: 'counts'; readonly remote: Counts }
   | { readonly tag: typeof TAG; readonly kind: 'retire'; readonly code: number; readonly timeout: number };

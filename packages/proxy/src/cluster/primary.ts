@@ -224,7 +224,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #onMessage(slot: Slot, message: FromWorker, startTimer: NodeJS.Timeout): void {
     switch (message.kind) {
       case 'hello':
-        this.#send(slot, { tag: TAG, kind: 'init', host: this.#options.host, port: this.#port, replay: [...this.#replay] });
+        this.#send(slot, { tag: TAG, kind: 'init', host: this.#options.host, port: this.#port, countsInterval: this.#options.countsInterval, replay: [...this.#replay] });
         slot.initSent = true;
         return;
       case 'listening':

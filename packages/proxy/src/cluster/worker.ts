@@ -120,7 +120,8 @@ function awaitInit(): Promise<Extract<ToWorker, { kind: 'init' }>> {
 }
 
 /**
- * Runs this process as a cluster worker.
+ * Runs this process as a cluster worker. The primary's `init` decides the port and the timings;
+ * `resolved` (this script's own cluster options) only sets the retire timeout used if the primary vanishes.
  * @internal
  */
 export async function startWorker(options: ProxyOptions, resolved: ResolvedClusterOptions): Promise<ClusterWorker> {
@@ -147,7 +148,7 @@ export async function startWorker(options: ProxyOptions, resolved: ResolvedClust
     throw err;
   }
   const handle = new ClusterWorker(id, proxy, address);
-  const reporter = new CountsReporter(internalsOf(proxy), resolved.countsInterval, (local) => send({ tag: TAG, kind: 'counts', local }));
+  const reporter = new CountsReporter(internalsOf(proxy), init.countsInterval, (local) => send({ tag: TAG, kind: 'counts', local }));
   let retiring = false;
   const retire = (code: number, timeout: number): void => {
     if (retiring) return;
