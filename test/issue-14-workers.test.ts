@@ -294,6 +294,9 @@ test('the primary admin API: token required, writes fanned out to every worker, 
   expect(view.backends.find((x) => x.id === 'b')).toMatchObject({ weight: 4, url: `${b.url}/` });
   expect(view.backends.every((x) => x.byWorker.length === 2)).toBe(true);
   expect((await admin('/metrics')).body).toMatch(/^switchboard_backend_weight\{route="default",backend="b"\} 4$/m);
+  expect((await admin('/api/backends/nope/drain', { method: 'POST', body: '{}' })).status).toBe(404);
+  expect((await admin('/api/backends/a/drain', { method: 'POST', body: '{"code":1005}' })).status).toBe(400);
+  expect((await admin('/api/backends/a/drain', { method: 'POST', body: '{}', token: false })).status).toBe(401);
 
   const before = (JSON.parse((await admin('/api/workers')).body) as { workers: { id: number; state: string }[] }).workers;
   expect(before.map((w) => w.state)).toEqual(['listening', 'listening']);

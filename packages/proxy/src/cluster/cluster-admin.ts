@@ -93,8 +93,10 @@ async function backendAction(cluster: Cluster, id: string, action: string | unde
     onlyKeys(body, ['timeout', 'code']);
     const timeout = optionalInteger(body, 'timeout', 0, 3_600_000);
     const code = optionalInteger(body, 'code', 1000, 4999);
+    // The drain answers 202 at once and goes on in the background, so refuse an unknown id here.
+    if (!(await cluster.backends()).some((b) => b.id === id && b.route === route)) throw new AdminHttpError(404, `no backend with id ${JSON.stringify(id)} in route ${JSON.stringify(route)}`);
     const draining = cluster.drain(id, { route, ...(timeout !== undefined && { timeout }), ...(code !== undefined && { code }) });
-    // Refusals (unknown id, bad code) come back at once; the drain itself goes on in the background.
+    // A bad close code is refused by the workers before they drain anything: give it a moment to come back.
     const early = await Promise.race([draining.then(() => undefined, (err: unknown) => err), new Promise<undefined>((r) => setTimeout(r, 50, undefined))]);
     draining.catch(() => undefined);
     if (early instanceof Error) return change(() => Promise.reject(early), { status: 202, body: {} });
