@@ -187,8 +187,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return { answers, missing, errors };
   }
 
+  /** Workers to ask: listening ones, plus retiring ones (reads: they still hold connections). */
   #serving(includeRetiring: boolean): Slot[] {
     return [...this.#slots.values()].filter((s) => s.initSent && (s.state === 'listening' || (includeRetiring && s.state === 'retiring')));
+  }
+
+  /** Workers a change must reach: every one that got its init (its replay ends where this change begins), retiring ones aside. */
+  #changeTargets(): Slot[] {
+    return [...this.#slots.values()].filter((s) => s.initSent && s.state !== 'retiring');
   }
 
   /** Every worker's connections, oldest first, each record with its `worker` id. */
@@ -228,7 +234,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Sends a change to every worker (and records it for workers forked later); throws what the workers threw. */
   async #change(change: RuntimeChange, extraTimeout = 0): Promise<void> {
     this.#replay.push(change);
-    const { answers, errors } = await this.collect({ op: 'change', change }, this.#serving(false), extraTimeout);
+    const { answers, errors } = await this.collect({ op: 'change', change }, this.#changeTargets(), extraTimeout);
     if (answers.length === 0 && errors.length > 0) this.#replay.splice(this.#replay.indexOf(change), 1);
     if (errors.length > 0) throw errors[0];
   }
@@ -260,7 +266,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /** Emits `reload` in every worker ({@link ClusterWorker}); the CLI re-reads its config file there. */
   async reload(): Promise<void> {
-    const { errors } = await this.collect({ op: 'reload' }, this.#serving(false));
+    const { errors } = await this.collect({ op: 'reload' }, this.#changeTargets());
     if (errors.length > 0) throw errors[0];
   }
 

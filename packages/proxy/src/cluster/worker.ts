@@ -112,19 +112,6 @@ async function answer(handle: ClusterWorker, request: WorkerRequest): Promise<un
   }
 }
 
-/** Resolves with the primary's `init`. */
-function awaitInit(): Promise<Extract<ToWorker, { kind: 'init' }>> {
-  return new Promise((resolve) => {
-    const onMessage = (message: unknown): void => {
-      if (!isClusterMessage<ToWorker>(message) || message.kind !== 'init') return;
-      process.removeListener('message', onMessage);
-      resolve(message);
-    };
-    process.on('message', onMessage);
-    send({ tag: TAG, kind: 'hello' });
-  });
-}
-
 /**
  * Runs this process as a cluster worker. The primary's `init` decides the port and the timings (this
  * script's own cluster options were validated by createCluster and are not needed here). If the primary
@@ -140,7 +127,20 @@ export async function startWorker(options: ProxyOptions): Promise<ClusterWorker>
     send({ tag: TAG, kind: 'failed', error: toWire(err) });
     throw err;
   }
-  const init = await awaitInit();
+  // One listener from the start: the init is awaited below, and anything else that arrives before the
+  // worker listens (a change fanned out after its init was sent, a retire) waits its turn, in order.
+  const early: ToWorker[] = [];
+  let dispatch: ((message: ToWorker) => void) | undefined;
+  let gotInit!: (message: Extract<ToWorker, { kind: 'init' }>) => void;
+  const initReceived = new Promise<Extract<ToWorker, { kind: 'init' }>>((resolve) => (gotInit = resolve));
+  process.on('message', (message: unknown) => {
+    if (!isClusterMessage<ToWorker>(message)) return;
+    if (message.kind === 'init') gotInit(message);
+    else if (dispatch === undefined) early.push(message);
+    else dispatch(message);
+  });
+  send({ tag: TAG, kind: 'hello' });
+  const init = await initReceived;
   for (const change of init.replay) {
     // The primary applied each of these to the workers alive then; one that no longer fits the
     // configuration this worker read (an id its file already has) is skipped, not fatal.
@@ -173,8 +173,7 @@ export async function startWorker(options: ProxyOptions): Promise<ClusterWorker>
       });
     }, Math.min(RETIRE_ACCEPT_GRACE, timeout));
   };
-  process.on('message', (message: unknown) => {
-    if (!isClusterMessage<ToWorker>(message)) return;
+  dispatch = (message: ToWorker): void => {
     if (message.kind === 'counts') reporter.applyRemote(message.remote);
     else if (message.kind === 'retire') retire(message.code, message.timeout);
     else if (message.kind === 'request') {
@@ -183,8 +182,9 @@ export async function startWorker(options: ProxyOptions): Promise<ClusterWorker>
         (err: unknown) => send({ tag: TAG, kind: 'response', id: message.id, error: toWire(err) }),
       );
     }
-  });
+  };
   reporter.flushNow();
   send({ tag: TAG, kind: 'listening', address: address.address, port: address.port, family: address.family });
+  for (const message of early.splice(0)) dispatch(message);
   return handle;
 }
