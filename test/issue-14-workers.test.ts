@@ -8,9 +8,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import nodeCluster from 'node:cluster';
 import { createServer, type IncomingMessage } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { createCluster, InvalidOptionError, type Cluster } from '@switchboard/proxy';
 import { startCluster, isAlive } from './helpers/cluster';
@@ -307,4 +309,28 @@ test('the primary admin API: token required, writes fanned out to every worker, 
   const weights = (await cluster.backends()).map((x) => [x.id, x.weight]);
   expect(weights).toEqual([['a', 1], ['b', 4]]);
   await tableEmpty(cluster);
+});
+
+test('a worker that keeps crashing on start is replaced with a growing delay, not in a fork storm, and the machine recovers once it stops', async () => {
+  const a = await startBackend(res, 'a');
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-crash-'));
+  res.add(() => rmSync(dir, { recursive: true, force: true }));
+  const crashFile = join(dir, 'crash');
+  const cluster = await startCluster(res, { backends: [spec(a)] }, { workers: 2, env: { SWITCHBOARD_TEST_CRASH_FILE: crashFile } });
+  const exits: number[] = [];
+  cluster.on('workerExit', () => exits.push(Date.now()));
+  writeFileSync(crashFile, '');
+  const started = Date.now();
+  process.kill(cluster.workers()[0]!.pid!, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 3000));
+  // Delays 0, 250, 500, 1000, 2000 ms: at most 5 exits in 3 s (without backoff: one per fork, dozens).
+  expect(exits.length).toBeGreaterThanOrEqual(3);
+  expect(exits.length).toBeLessThanOrEqual(5);
+  const gaps = exits.slice(1).map((t, i) => t - exits[i]!);
+  expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
+  expect(exits[0]! - started).toBeLessThan(1000);
+  // The other worker served all along.
+  expect((await httpRequest(`http://127.0.0.1:${cluster.address.port}/`)).status).toBe(200);
+  rmSync(crashFile);
+  await waitFor(() => cluster.workers().filter((w) => w.state === 'listening').length === 2, 8000, 'a replacement that stays up');
 });
