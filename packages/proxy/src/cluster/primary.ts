@@ -20,6 +20,7 @@ import { NoAnswer, RequestTracker } from './requests';
 import { RespawnBackoff } from './respawn';
 import { rollWorkers } from './rolling-restart';
 import { CountsHub } from './shared-counts';
+import { ReplayLog } from './replay-log';
 import { freePort, type ClusterEvents, type WorkerInfo } from './cluster-types';
 
 /** Answers from the workers that gave one, and the ids of those that did not. @internal */
@@ -59,7 +60,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #backoff = new RespawnBackoff();
   readonly #respawns = new Set<NodeJS.Timeout>();
   /** Every runtime change so far, replayed to workers forked later. */
-  readonly #replay: RuntimeChange[] = [];
+  readonly #replay = new ReplayLog();
   #address: AddressInfo | undefined;
   #port: number;
   #started = false;
@@ -131,7 +132,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #onMessage(slot: Slot, message: FromWorker, startTimer: NodeJS.Timeout): void {
     switch (message.kind) {
       case 'hello':
-        this.#send(slot, { tag: TAG, kind: 'init', host: this.#options.host, port: this.#port, countsInterval: this.#options.countsInterval, replay: [...this.#replay] });
+        this.#send(slot, { tag: TAG, kind: 'init', host: this.#options.host, port: this.#port, countsInterval: this.#options.countsInterval, replay: this.#replay.snapshot() });
         slot.initSent = true;
         return;
       case 'listening':
@@ -235,7 +236,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   async #change(change: RuntimeChange, extraTimeout = 0): Promise<void> {
     this.#replay.push(change);
     const { answers, errors } = await this.collect({ op: 'change', change }, this.#changeTargets(), extraTimeout);
-    if (answers.length === 0 && errors.length > 0) this.#replay.splice(this.#replay.indexOf(change), 1);
+    this.#replay.settle(change, answers.length > 0 || errors.length === 0);
     if (errors.length > 0) throw errors[0];
   }
 
