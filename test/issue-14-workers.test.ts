@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { join, resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { createCluster, InvalidOptionError, type Cluster } from '@switchboard/proxy';
+import { RESPAWN_BASE_DELAY } from '../packages/proxy/src/cluster/respawn';
 import { startCluster, isAlive } from './helpers/cluster';
 import { httpRequest } from './helpers/http';
 import { listenLocal, openWs, Resources, roundTrip, startBackend, waitFor, type TestBackend } from './helpers/servers';
@@ -318,19 +319,23 @@ test('a worker that keeps crashing on start is replaced with a growing delay, no
   const crashFile = join(dir, 'crash');
   const cluster = await startCluster(res, { backends: [spec(a)] }, { workers: 2, env: { SWITCHBOARD_TEST_CRASH_FILE: crashFile } });
   const exits: number[] = [];
+  const forks: number[] = [];
   cluster.on('workerExit', () => exits.push(Date.now()));
+  const onFork = (): void => void forks.push(Date.now());
+  nodeCluster.on('fork', onFork);
+  res.add(() => void nodeCluster.removeListener('fork', onFork));
   writeFileSync(crashFile, '');
-  const started = Date.now();
   process.kill(cluster.workers()[0]!.pid!, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 3000));
-  // Delays 0, 250, 500, 1000, 2000 ms: at most 5 exits in 3 s (without backoff: one per fork, dozens).
-  expect(exits.length).toBeGreaterThanOrEqual(3);
-  expect(exits.length).toBeLessThanOrEqual(5);
-  const gaps = exits.slice(1).map((t, i) => t - exits[i]!);
-  expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
-  expect(exits[0]! - started).toBeLessThan(1000);
+  await waitFor(() => exits.length >= 4, 20_000, 'four exits');
+  rmSync(crashFile);
+  // The wait between an exit and the next fork: none after the first, then at least 250, 500, 1000 ms
+  // (load only makes it longer; without backoff every one is ~0).
+  const waits = exits.slice(0, 4).map((exit) => (forks.find((f) => f >= exit) ?? Infinity) - exit);
+  expect(waits[0]!).toBeLessThan(200);
+  expect(waits[1]!).toBeGreaterThanOrEqual(RESPAWN_BASE_DELAY - 20);
+  expect(waits[2]!).toBeGreaterThanOrEqual(2 * RESPAWN_BASE_DELAY - 20);
+  expect(waits[3]!).toBeGreaterThanOrEqual(4 * RESPAWN_BASE_DELAY - 20);
   // The other worker served all along.
   expect((await httpRequest(`http://127.0.0.1:${cluster.address.port}/`)).status).toBe(200);
-  rmSync(crashFile);
-  await waitFor(() => cluster.workers().filter((w) => w.state === 'listening').length === 2, 8000, 'a replacement that stays up');
+  await waitFor(() => cluster.workers().filter((w) => w.state === 'listening').length === 2, 10_000, 'a replacement that stays up');
 });
