@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createProxy, type Proxy } from '../create-proxy';
 import type { ProxyOptions } from '../options';
+import { workerProxyOptions } from './worker-options';
 import { internalsOf } from '../proxy-internals';
 import { isClusterMessage, TAG, toWire, type FromWorker, type RuntimeChange, type ToWorker, type WorkerRequest } from './messages';
 import { CountsReporter } from './shared-counts';
@@ -122,7 +123,7 @@ export async function startWorker(options: ProxyOptions): Promise<ClusterWorker>
   const id = cluster.worker?.id ?? 0;
   let proxy: Proxy;
   try {
-    proxy = createProxy(options);
+    proxy = createProxy(workerProxyOptions(options, id));
   } catch (err) {
     send({ tag: TAG, kind: 'failed', error: toWire(err) });
     throw err;
