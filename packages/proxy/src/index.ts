@@ -72,3 +72,5 @@ export type { MetricsRegistryLike } from './admin/prom-client-compat';
 export type { DataPlaneMode, DataPlaneStatus } from './native/data-plane';
 export type { Http2WebSocketOptions } from './http2/extended-connect';
 export { ConnectUnsupportedError, WebSocketStreamLimitError } from './http2/extended-connect-errors';
+export { createCluster, Cluster, ClusterWorker } from './cluster/index';
+export type { ClusterBackendSnapshot, ClusterConnectionRecord, ClusterEvents, ClusterHandle, ClusterOptions, ClusterWorkerEvents, WorkerInfo, WorkerState } from './cluster/index';
