@@ -24,22 +24,26 @@ import { Router } from './routing/router';
 import { attachLogger, rejectionLogger, resolveLogger } from './logging/proxy-log';
 import { createMiddleware, type ConnectMiddleware, type MiddlewareOptions } from './adapters/middleware';
 import { gateHttp, gateUpgrade, resolveHooks, type GateDeps } from './routing/request-gate';
-import { checkListenOptions, Listener, onClientError, type ProxyListenOptions } from './edge/listener';
-import { attachHttp2, http2ServerOptions, isHttp2Server } from './http2/h2-server';
+import { checkListenOptions, Listener, type ProxyListenOptions } from './edge/listener';
+import { attachServer } from './edge/attach-server';
+import { http2ServerOptions } from './http2/h2-server';
 import { isHttp2Request } from './http2/h2-request';
-import { acceptHttp2Request, floodError } from './http2/h2-entry';
+import { acceptHttp2Request } from './http2/h2-entry';
 import { ProxyMetrics } from './admin/proxy-metrics';
 import { renderExposition } from './admin/metric-families';
 import { promClientMetrics, type MetricsRegistryLike } from './admin/prom-client-compat';
 import { createAdminHandler, type AdminHandler, type AdminOptions } from './admin/admin-router';
 import { DataPlane, type DataPlaneStatus } from './native/data-plane';
-import { attachExtendedConnect } from './http2/extended-connect';
 import { resolveSharedState } from './shared-state/shared-state-options';
 import type { SharedState, SharedStateStatus } from './shared-state/shared-state';
 import { startSharedState } from './shared-state/attach';
 import type { FleetMember } from './shared-state/fleet-table';
 import { SharedStateError } from './errors';
 import { linkInternals } from './proxy-internals';
+import { ConnectionWaiters, isSendableCloseCode, shutdown } from './proxy-lifecycle';
+import type { DrainOptions, HandleRequestOptions, RouteSelector } from './proxy-method-options';
+
+export type { DrainOptions, HandleRequestOptions, RouteSelector } from './proxy-method-options';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -49,85 +53,6 @@ function warnOnce(message: string): void {
 }
 
 const debug = debuglog('switchboard');
-
-/** Close codes RFC 6455 lets an endpoint put in a close frame. */
-function isSendableCloseCode(code: number): boolean {
-  return Number.isInteger(code) && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999));
-}
-
-/**
- * Options of {@link Proxy.drain}.
- *
- * @example
- * ```ts
- * import type { DrainOptions } from '@switchboard/proxy';
- * const opts: DrainOptions = { timeout: 10_000, code: 1012 };
- * ```
- * @group Proxy
- */
-export interface DrainOptions {
-  /**
-   * How long WebSockets get to close before they are destroyed, in ms.
-   * @defaultValue the proxy's `drainTimeout` (30000)
-   */
-  readonly timeout?: number;
-  /**
-   * The close code sent to both sides.
-   * @defaultValue 1012 (Service Restart)
-   */
-  readonly code?: number;
-  /**
-   * The route whose backend is meant (backend ids are unique within a route).
-   * @defaultValue `'default'`, the route of the top-level `backends`
-   */
-  readonly route?: string;
-}
-
-/**
- * Which route a runtime membership call is about.
- *
- * @example
- * ```ts
- * import type { RouteSelector } from '@switchboard/proxy';
- * const where: RouteSelector = { route: 'api' };
- * ```
- */
-export interface RouteSelector {
-  /**
-   * A route id from `options.routes`.
-   * @defaultValue `'default'`, the route of the top-level `backends`
-   */
-  readonly route?: string;
-}
-
-/**
- * Options of {@link Proxy.handleRequest}.
- *
- * @example
- * ```ts
- * import type { HandleRequestOptions } from '@switchboard/proxy';
- * const opts: HandleRequestOptions = { body: { name: 'x' } };
- * ```
- * @group Proxy
- */
-export interface HandleRequestOptions {
-  /**
-   * The request body a framework already read from `req`, forwarded in place
-   * of the spent stream. A Buffer goes as is, a string in the Content-Type's
-   * charset, an object serialized as JSON (`application/json`,
-   * `application/*+json`) or as a form (`application/x-www-form-urlencoded`).
-   *
-   * @defaultValue `req.body` (where Express's body parsers put it)
-   * @remarks
-   * Used only when the request announced a body and another reader already
-   * took it; an unread request is streamed byte for byte as always. The body
-   * is sent with its own Content-Length (Transfer-Encoding dropped; for a
-   * string or object also Content-Encoding, as parsers decode it). A spent
-   * request with no usable body is refused with `ERR_BODY_CONSUMED` (500)
-   * before any backend is contacted.
-   */
-  readonly body?: unknown;
-}
 
 /**
  * An L7 reverse proxy for HTTP and WebSocket traffic. Create it with {@link createProxy}.
@@ -153,7 +78,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #router: Router;
   #listeners: Listener[] = [];
   #closing: Promise<void> | undefined;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new ConnectionWaiters();
   readonly #edge: EdgeGuard;
   /** Hooks and what the request gate needs to answer for them. */
   readonly #gate: GateDeps;
@@ -191,7 +116,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
         if (entry !== undefined) this.#metrics.closed(entry, reason);
         if (entry !== undefined && this.listenerCount('connectionClose') > 0) this.emit('connectionClose', toRecord(entry), reason);
         if (reason !== undefined) this.#reportError(reason);
-        for (const waiter of this.#waiters) waiter();
+        this.#waiters.notify();
       },
       healthChanged: (route, id, state, reason) => {
         if (state === 'down' && reason.startsWith('ejected')) this.#metrics.ejected(route.id, id);
@@ -228,23 +153,6 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const route = this.#routes.get(id ?? DEFAULT_ROUTE);
     if (route === undefined) throw new InvalidOptionError(`no route with id ${JSON.stringify(id ?? DEFAULT_ROUTE)}`);
     return route;
-  }
-
-  /** Resolves true once `check()` holds after a connection ends, false after `timeout` ms. */
-  #waitUntil(check: () => boolean, timeout: number): Promise<boolean> {
-    if (check()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok: boolean): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(waiter);
-        resolve(ok);
-      };
-      const waiter = (): void => {
-        if (check()) done(true);
-      };
-      const timer = setTimeout(() => done(false), timeout);
-      this.#waiters.add(waiter);
-    });
   }
 
   #reportError(err: SwitchboardError): void {
@@ -359,27 +267,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * then on and counts every HTTP/2 connection's resets, PINGs and SETTINGS frames (see {@link Http2Options}).
    */
   attach(server: Server | HttpsServer | Http2SecureServer): () => void {
-    const events = server as Server;
-    events.on('request', this.handleRequest);
-    events.on('upgrade', this.handleUpgrade);
-    // Without a clientError listener Node answers parser errors itself; ours adds the generic bodies.
-    const ownsClientErrors = events.listenerCount('clientError') === 0;
-    if (ownsClientErrors) events.on('clientError', onClientError);
-    const detachHttp2 = isHttp2Server(server) ? attachHttp2(server, this.#options.http2, (kind, session) => this.#reportError(floodError(kind, session))) : undefined;
-    const detachWebSockets = isHttp2Server(server) ? this.#attachExtendedConnect(server) : undefined;
-    return () => {
-      events.removeListener('request', this.handleRequest);
-      events.removeListener('upgrade', this.handleUpgrade);
-      if (ownsClientErrors) events.removeListener('clientError', onClientError);
-      detachHttp2?.();
-      detachWebSockets?.();
-    };
-  }
-
-  /** RFC 8441: WebSockets over the HTTP/2 streams of a node:http2 server. */
-  #attachExtendedConnect(server: Http2SecureServer): () => void {
-    const { retryAfter, server: serverHeader, http2 } = this.#options;
-    return attachExtendedConnect(server, { handleUpgrade: this.handleUpgrade, reportError: (err) => this.#reportError(err), retryAfter, server: serverHeader, maxWebSocketStreams: http2.maxWebSocketStreams, sessionIdleTimeout: http2.idleTimeout });
+    return attachServer(server, { options: this.#options, handleRequest: this.handleRequest, handleUpgrade: this.handleUpgrade, reportError: (err) => this.#reportError(err) });
   }
 
   /**
@@ -529,7 +417,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       if (conn.backendId === id) conn.close(code, 'backend draining', timeout, new BackendDrainingError('backend is draining', { backendId: id }));
     }
     const empty = (): boolean => this.#table.countFor(id, route.id) === 0;
-    if (await this.#waitUntil(empty, timeout)) return;
+    if (await this.#waiters.waitUntil(empty, timeout)) return;
     for (const conn of [...route.live]) if (conn.backendId === id) conn.teardown(new BackendDrainingError('drain timeout: connection destroyed', { backendId: id }));
   }
 
@@ -763,23 +651,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     return this.#closing;
   }
 
-  async #shutdown(graceful: boolean, closeTimeout: number, code: number): Promise<void> {
+  #shutdown(graceful: boolean, closeTimeout: number, code: number): Promise<void> {
     const listeners = this.#listeners;
     this.#listeners = [];
-    const serversClosed = Promise.all(listeners.map((l) => l.close()));
-    // Leaves the fleet table at once: peers stop counting this proxy while it drains.
-    const sharedClosed = this.#shared?.close();
-    if (graceful) {
-      for (const conn of this.#live()) conn.close(code, 'proxy shutting down', closeTimeout, new ProxyClosingError('proxy is shutting down', { backendId: conn.backendId }));
-      await this.#waitUntil(() => this.#live().length === 0, closeTimeout);
-    }
-    for (const conn of this.#live()) conn.abort();
-    // Every native connection has been destroyed above; this also joins the relay thread.
-    this.#dataPlane.close();
-    for (const l of listeners) l.closeAllConnections();
-    await Promise.all([...this.#routes.values()].map((r) => r.close(graceful)));
-    await serversClosed;
-    await sharedClosed;
+    return shutdown({ listeners, shared: this.#shared, dataPlane: this.#dataPlane, routes: this.#routes.values(), waiters: this.#waiters, live: () => this.#live() }, graceful, closeTimeout, code);
   }
 }
 
