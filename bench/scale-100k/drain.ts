@@ -1,0 +1,127 @@
+/**
+ * Every live connection closed with 1012 once, and every client back: either a rolling restart of the
+ * proxy's workers (each worker drained and replaced in turn), or backend drains through the admin API (half
+ * the backends drained, their clients reconnect onto the other half, undrain, then the other half).
+ * The measured time runs from the first request to the last client being live and echo-checked again.
+ */
+import type { LoadGenerators, Total } from './clients';
+import type { ProxyFleet } from './fleet';
+import { sleep } from '../lib/quiet';
+
+export interface DrainResult {
+  method: string;
+  /** Date.now() when the first drain request was sent. */
+  startedAt: number;
+  /** Date.now() when every client was live again (the last reopen), 0 when not reached. */
+  doneAt: number;
+  /** Live connections before, connections closed with 1012, reopened, live after. */
+  liveBefore: number;
+  drained: number;
+  reopened: number;
+  liveAfter: number;
+  complete: boolean;
+  steps: string[];
+}
+
+interface BackendRow {
+  id: string;
+  state: string;
+  activeConnections: number;
+}
+
+async function backendRows(fleet: ProxyFleet): Promise<BackendRow[]> {
+  const r = await fleet.admin('GET', '/api/backends');
+  if (r.status !== 200) throw new Error(`admin GET /api/backends: ${r.status} ${JSON.stringify(r.body)}`);
+  return (r.body as { backends: BackendRow[] }).backends;
+}
+
+/** All back: as many live as before, nothing waiting to reopen, and every 1012 answered by a reopen. */
+function allBack(before: Total, extraDrained: number): (t: Total) => boolean {
+  return (t) => t.live >= before.live && t.pending === 0 && t.drained - before.drained >= extraDrained && t.reopened - before.reopened >= t.drained - before.drained;
+}
+
+export async function drainBackendsInHalves(fleet: ProxyFleet, clients: LoadGenerators, timeoutMs: number, say: (s: string) => void): Promise<DrainResult> {
+  const deadline = Date.now() + timeoutMs;
+  const before = await clients.status();
+  const rows = await backendRows(fleet);
+  const halves = [rows.slice(0, Math.ceil(rows.length / 2)), rows.slice(Math.ceil(rows.length / 2))];
+  const steps: string[] = [];
+  const startedAt = Date.now();
+  let complete = true;
+  let expected = 0;
+  for (const half of halves) {
+    const onThem = (await backendRows(fleet)).filter((r) => half.some((h) => h.id === r.id)).reduce((a, r) => a + r.activeConnections, 0);
+    expected += onThem;
+    const t0 = Date.now();
+    for (const b of half) {
+      const r = await fleet.admin('POST', `/api/backends/${encodeURIComponent(b.id)}/drain`, { code: 1012, timeout: 30_000 });
+      if (r.status !== 202) throw new Error(`admin drain ${b.id}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    const w = await clients.waitFor(allBack(before, expected), Math.max(0, deadline - Date.now()));
+    const step = `drained ${half.map((b) => b.id).join(', ')} (${onThem.toLocaleString('en-US')} connections): all back in ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    steps.push(w.met ? step : `${step.split(':')[0]}: NOT all back within the deadline (live ${w.total.live}, pending ${w.total.pending})`);
+    say(steps.at(-1)!);
+    for (const b of half) await fleet.admin('POST', `/api/backends/${encodeURIComponent(b.id)}/undrain`, {});
+    if (!w.met) {
+      complete = false;
+      break;
+    }
+  }
+  const after = await clients.status();
+  return {
+    method: `backend drains through the admin API (${halves[0]!.length} + ${halves[1]!.length} backends)`,
+    startedAt,
+    doneAt: complete ? after.lastReopenAt : 0,
+    liveBefore: before.live,
+    drained: after.drained - before.drained,
+    reopened: after.reopened - before.reopened,
+    liveAfter: after.live,
+    complete,
+    steps,
+  };
+}
+
+/**
+ * Rolling restart of every worker through the cluster (`trigger` starts it: an admin call or a signal);
+ * done when as many 1012s as there were live connections were answered by reopens, and the worker pids
+ * are all new.
+ */
+export async function rollingRestart(
+  fleet: ProxyFleet,
+  clients: LoadGenerators,
+  trigger: () => Promise<string>,
+  timeoutMs: number,
+  say: (s: string) => void,
+): Promise<DrainResult> {
+  const before = await clients.status();
+  const oldWorkers = new Set(fleet.sample().filter((p) => p.role === 'worker').map((p) => p.pid));
+  const startedAt = Date.now();
+  const how = await trigger();
+  const steps = [how];
+  let lastLog = Date.now();
+  const w = await clients.waitFor(
+    (t) => allBack(before, before.live)(t) && fleet.sample().every((p) => !oldWorkers.has(p.pid)),
+    timeoutMs,
+    500,
+    (t) => {
+      if (Date.now() - lastLog < 5000) return;
+      lastLog = Date.now();
+      const procs = fleet.sample();
+      const fresh = procs.filter((p) => p.role === 'worker' && !oldWorkers.has(p.pid)).length;
+      say(`rolling restart: ${fresh} new workers, ${t.drained - before.drained} closed with 1012, ${t.reopened - before.reopened} reopened, ${t.live} live, max worker fds ${Math.max(...procs.map((p) => p.fds))}`);
+    },
+  );
+  await sleep(0);
+  steps.push(w.met ? `every worker replaced, every client back` : `NOT complete within the deadline (live ${w.total.live}, pending ${w.total.pending})`);
+  return {
+    method: 'rolling restart of the workers',
+    startedAt,
+    doneAt: w.met ? w.total.lastReopenAt : 0,
+    liveBefore: before.live,
+    drained: w.total.drained - before.drained,
+    reopened: w.total.reopened - before.reopened,
+    liveAfter: w.total.live,
+    complete: w.met,
+    steps,
+  };
+}
