@@ -39,7 +39,24 @@ export interface Plan {
   clientAddresses: string[][];
 }
 
-const range = (prefix: string, from: number, count: number): string[] => Array.from({ length: count }, (_, i) => `${prefix}.${from + i}`);
+/**
+ * Ports one source address should carry, TIME_WAIT included. Node binds the source address before it
+ * connects (bind(addr, 0), no IP_BIND_ADDRESS_NO_PORT), and the kernel's search for a free port then walks
+ * the port range past every port that address already uses: with 2 addresses and ~8,000 connections plus
+ * as many in TIME_WAIT after a drain, 48% of the proxy's CPU went to `connect()` (a V8 profile of the run),
+ * and reconnects fell to ~150/s. Spread thin, a bind finds a port at once.
+ */
+export const PORTS_PER_ADDRESS = 1500;
+
+/** `count` loopback addresses from 127.0.<third>.2 on, 250 per third octet. */
+function addresses(third: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `127.0.${third + Math.floor(i / 250)}.${2 + (i % 250)}`);
+}
+
+/** Addresses for `sockets` sockets that may each leave a TIME_WAIT behind (a drain reopens all of them). */
+function addressCount(sockets: number): number {
+  return Math.max(2, Math.ceil((2 * sockets) / PORTS_PER_ADDRESS));
+}
 
 /**
  * Peak per-worker load of a rolling restart: workers are replaced one at a time, and the drained worker's
@@ -70,6 +87,11 @@ export function makePlan(input: PlanInput): Plan {
   let workers = input.workers ?? 1;
   const peakOf = (w: number): number => (w <= 1 ? connections : drain === 'restart' ? rollingRestartPeak(connections, w) : Math.ceil(connections / w));
   if (input.workers === undefined) while (peakOf(workers) > workerCap && workers < 64) workers += 1;
+  if (peakOf(workers) > workerCap) {
+    throw new Error(
+      `${workers} worker(s) for ${connections} connections: one would peak at ~${peakOf(workers)} connections (${PROXY_FDS_PER_CONN} fds each), over the ~${workerCap} that fit in nofile ${nofile}; leave BENCH_100K_WORKERS unset to have it computed`,
+    );
+  }
   // A backend drain moves half the backends' clients onto the other half: each backend peaks at twice its share.
   const backendCap = capacity(nofile, 1);
   let backends = 2;
@@ -77,10 +99,11 @@ export function makePlan(input: PlanInput): Plan {
   while (backendPeak(backends) > backendCap) backends += 2;
   const clients = Math.max(1, Math.ceil(connections / capacity(nofile, 1)));
   const perClient = Math.ceil(connections / clients);
-  // ~28k ephemeral ports per source address toward one destination; old and new sockets overlap during a drain.
-  const sourceAddresses = range('127.0.1', 2, Math.max(2, Math.ceil((2 * connections) / 25_000)));
-  const perClientAddrs = Math.max(2, Math.ceil((2 * perClient) / 25_000));
-  const clientAddresses = Array.from({ length: clients }, (_, i) => range(`127.0.${2 + i}`, 2, perClientAddrs));
+  // Proxy -> backend from 127.0.1.x (and on), clients from 127.0.10.x on, one block of third octets each.
+  const sourceAddresses = addresses(1, addressCount(connections));
+  const perClientAddrs = addressCount(perClient);
+  const blocks = Math.ceil(perClientAddrs / 250);
+  const clientAddresses = Array.from({ length: clients }, (_, i) => addresses(10 + i * blocks, perClientAddrs));
   return { connections, nofile, workers, peakPerWorker: peakOf(workers), backends, peakPerBackend: backendPeak(backends), clients, perClient, sourceAddresses, clientAddresses };
 }
 
@@ -89,8 +112,8 @@ export function describePlan(p: Plan): string {
     `${p.workers} proxy worker${p.workers === 1 ? '' : 's'} (peak ~${p.peakPerWorker.toLocaleString('en-US')} connections = ~${(p.peakPerWorker * PROXY_FDS_PER_CONN).toLocaleString('en-US')} fds each)`,
     `${p.backends} backends (peak ~${p.peakPerBackend.toLocaleString('en-US')} each)`,
     `${p.clients} load generators x ${p.perClient.toLocaleString('en-US')}`,
-    `proxy->backend sources ${p.sourceAddresses[0]}-${p.sourceAddresses.at(-1)}`,
-    `client sources ${p.clientAddresses.map((a) => `${a[0]}-${a.at(-1)!.split('.').at(-1)}`).join(', ')}`,
+    `proxy->backend sources ${p.sourceAddresses.length} addresses ${p.sourceAddresses[0]}-${p.sourceAddresses.at(-1)}`,
+    `client sources ${p.clientAddresses[0]!.length} addresses per load generator (${p.clientAddresses.map((a) => `${a[0]}-${a.at(-1)}`).join(', ')})`,
     `nofile ${p.nofile.toLocaleString('en-US')} per process`,
   ].join('; ');
 }

@@ -23,6 +23,8 @@ export interface Sample {
   s: number;
   /** RSS summed over the proxy's processes. */
   rss: number;
+  /** RSS summed over the backends and load generators. */
+  otherRss: number;
   /** Most descriptors held by one proxy process. */
   maxFds: number;
   procs: number;
@@ -104,9 +106,9 @@ export function writeReport(r: Report): void {
     '',
     `Proxy processes during the run (every ${every === 1 ? '' : `${every}th `}sample, once a second):`,
     '',
-    '| s | stage | live (load generators\' last report) | proxy processes | RSS MiB (sum) | max fds in one process |',
-    '|---:|---|---:|---:|---:|---:|',
-    ...r.samples.filter((_, i) => i % every === 0 || i === r.samples.length - 1).map((x) => `| ${fmt(x.s, 0)} | ${x.stage} | ${fmtInt(x.live)} | ${x.procs} | ${fmt(x.rss / 2 ** 20, 0)} | ${fmtInt(x.maxFds)} |`),
+    '| s | stage | live (load generators\' last report) | proxy processes | proxy RSS MiB (sum) | max fds in one proxy process | backends + load generators RSS MiB |',
+    '|---:|---|---:|---:|---:|---:|---:|',
+    ...r.samples.filter((_, i) => i % every === 0 || i === r.samples.length - 1).map((x) => `| ${fmt(x.s, 0)} | ${x.stage} | ${fmtInt(x.live)} | ${x.procs} | ${fmt(x.rss / 2 ** 20, 0)} | ${fmtInt(x.maxFds)} | ${fmt(x.otherRss / 2 ** 20, 0)} |`),
     '',
     'Log:',
     '',

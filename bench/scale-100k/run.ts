@@ -22,6 +22,7 @@ import { stopChild, hardNofile, type Child } from '../lib/children';
 import { envInt } from '../lib/env';
 import { runMain } from '../lib/main';
 import { killAllSync } from '../lib/children';
+import { rssBytes } from '../lib/proc';
 import { sleep } from '../lib/quiet';
 import { fmt, fmtInt } from '../lib/stats';
 import type { ScaleClientConfig, Verified } from './client';
@@ -43,6 +44,8 @@ const drainMethod: 'restart' | 'backends' = drainEnv;
 const nofile = Math.min(hardNofile() ?? 1024, 1_000_000);
 const plan = makePlan({ connections: total, nofile, drain: drainMethod, ...(workersEnv !== undefined && workersEnv !== '' && { workers: envInt('BENCH_100K_WORKERS', 1, 0, 64) }) });
 const NODE_FLAGS = ['--max-old-space-size=4096'];
+/** Extra node flags for the proxy's processes only (diagnostics: `--cpu-prof --cpu-prof-dir=/tmp/p`). */
+const PROXY_FLAGS = (process.env.BENCH_100K_PROXY_FLAGS ?? '').split(' ').filter((x) => x !== '');
 
 const sum = (ps: readonly ProcSample[], f: (p: ProcSample) => number): number => ps.reduce((a, p) => a + f(p), 0);
 
@@ -76,7 +79,7 @@ async function main(): Promise<number> {
     const backends = await startBackends(plan.backends, nofile);
     children.push(...backends.children);
     stage = 'proxy';
-    fleet = await startProxyFleet({ workers: plan.workers, backends: backends.urls, sourceAddresses: plan.sourceAddresses, dataPlane: dataPlane as 'auto', nofile, execArgv: NODE_FLAGS });
+    fleet = await startProxyFleet({ workers: plan.workers, backends: backends.urls, sourceAddresses: plan.sourceAddresses, dataPlane: dataPlane as 'auto', nofile, execArgv: [...NODE_FLAGS, ...PROXY_FLAGS] });
     const f = fleet;
     children.push(f.child);
     if (!(await probe(f.port)).ok) throw new Error('probe through the proxy failed before the run');
@@ -106,7 +109,8 @@ async function main(): Promise<number> {
         const p = await probe(f.port);
         probes.push(p);
         const procs = f.sample();
-        samples.push({ s: (performance.now() - started) / 1000, rss: sum(procs, (x) => x.rss), maxFds: Math.max(...procs.map((x) => x.fds)), procs: procs.length, live: lgs.lastTotal().live, stage });
+        const others = children.filter((c) => c !== f.child).map((c) => rssBytes(c.pid) ?? 0);
+        samples.push({ s: (performance.now() - started) / 1000, rss: sum(procs, (x) => x.rss), otherRss: others.reduce((a, b) => a + b, 0), maxFds: Math.max(...procs.map((x) => x.fds)), procs: procs.length, live: lgs.lastTotal().live, stage });
         await sleep(Math.max(0, 1000 - p.ms));
       }
     })();
@@ -177,11 +181,11 @@ async function main(): Promise<number> {
   return stage === 'done' ? 0 : 1;
 }
 
-/** Asks the cluster for a rolling restart; replaced once the cluster API is merged (see docs/benchmarks.md). */
+/** Asks the cluster's primary for a rolling restart through its admin API (SIGUSR2 does the same). */
 async function triggerRollingRestart(f: ProxyFleet): Promise<string> {
-  const r = await f.admin('POST', '/api/cluster/restart', {});
-  if (r.status >= 300) throw new Error(`admin POST /api/cluster/restart: ${r.status} ${JSON.stringify(r.body)}`);
-  return `POST /api/cluster/restart -> ${r.status}`;
+  const r = await f.admin('POST', '/api/workers/rolling-restart', {});
+  if (r.status !== 202) throw new Error(`admin POST /api/workers/rolling-restart: ${r.status} ${JSON.stringify(r.body)}`);
+  return `POST /api/workers/rolling-restart -> ${r.status}`;
 }
 
 const hard = setTimeout(() => {
