@@ -98,7 +98,11 @@ export function clientKey(address: string, port: number): string {
 export class ConnectionTable {
   readonly #entries = new Map<string, ConnectionEntry>();
   readonly #counts = new Map<string, number>();
+  /** Connections other processes of a cluster hold, keyed like `#counts`; added to the local counts by {@link loadFor}. */
+  #remote: ReadonlyMap<string, number> | undefined;
   #nextId = 1;
+  /** Called after every add and remove (a cluster worker reports its counts from here). */
+  onCountChange: (() => void) | undefined;
 
   /** Number of live entries. */
   get size(): number {
@@ -128,6 +132,7 @@ export class ConnectionTable {
     this.#entries.set(key, entry);
     const counted = countKey(backendId, route);
     this.#counts.set(counted, (this.#counts.get(counted) ?? 0) + 1);
+    this.onCountChange?.();
     return entry;
   }
 
@@ -139,12 +144,32 @@ export class ConnectionTable {
     const left = (this.#counts.get(counted) ?? 1) - 1;
     if (left === 0) this.#counts.delete(counted);
     else this.#counts.set(counted, left);
+    this.onCountChange?.();
     return true;
   }
 
   /** Live connections on one backend of one route (two routes may name the same backend: each counts its own). */
   countFor(backendId: string, route = DEFAULT_ROUTE): number {
     return this.#counts.get(countKey(backendId, route)) ?? 0;
+  }
+
+  /**
+   * What strategies and limits read: this process's live connections on a backend plus those other
+   * cluster workers last reported (see {@link setRemoteCounts}); equal to {@link countFor} outside a cluster.
+   */
+  loadFor(backendId: string, route = DEFAULT_ROUTE): number {
+    const local = this.#counts.get(countKey(backendId, route)) ?? 0;
+    return this.#remote === undefined ? local : local + (this.#remote.get(countKey(backendId, route)) ?? 0);
+  }
+
+  /** This process's per-backend counts (keys opaque: pass them back through {@link setRemoteCounts}). */
+  localCounts(): ReadonlyMap<string, number> {
+    return this.#counts;
+  }
+
+  /** Sets the other workers' counts, keyed as {@link localCounts} keys them. */
+  setRemoteCounts(counts: ReadonlyMap<string, number>): void {
+    this.#remote = counts;
   }
 
   /** The entry for a client `ip:port`, if any. */

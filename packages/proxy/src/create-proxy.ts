@@ -29,6 +29,7 @@ import { renderExposition } from './admin/metric-families';
 import { promClientMetrics, type MetricsRegistryLike } from './admin/prom-client-compat';
 import { createAdminHandler, type AdminHandler, type AdminOptions } from './admin/admin-router';
 import { DataPlane, type DataPlaneStatus } from './native/data-plane';
+import { linkInternals } from './proxy-internals';
 
 let warned = false;
 function warnOnce(message: string): void {
@@ -190,6 +191,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     for (const spec of resolved.routes) this.#routes.set(spec.id, new Route(spec, host, hooks.onResponse));
     this.#router = new Router(resolved.table, this.#routes, hooks.onRequest !== undefined || hooks.onResponse !== undefined);
     if (logger !== undefined) attachLogger(this, logger);
+    linkInternals(this, { table: this.#table, pools: () => [...this.#routes.values()].map((r) => r.pool), scrape: () => this.#metrics.scrape() });
   }
 
   /** Every live connection of every route. */
@@ -611,7 +613,9 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * sends every live WebSocket a 1001 close frame both ways (at a frame
    * boundary), lets in-flight HTTP requests finish, and destroys what is left
    * after `timeout` (default `closeTimeout`). `{ drain: false }` skips the
-   * close frames and waiting. Idempotent; resolves when every socket is gone.
+   * close frames and waiting; `code` sends another close code than 1001 (a
+   * cluster worker retired by a rolling restart sends 1012, Service Restart,
+   * so clients reconnect at once). Idempotent; resolves when every socket is gone.
    *
    * @example
    * ```ts
@@ -621,10 +625,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * await proxy.close();
    * ```
    */
-  close(options: { drain?: boolean; timeout?: number } = {}): Promise<void> {
+  close(options: { drain?: boolean; timeout?: number; code?: number } = {}): Promise<void> {
     const timeout = options.timeout ?? this.#options.closeTimeout;
     if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidOptionError(`close timeout must be a non-negative number of milliseconds, got ${String(timeout)}`);
-    this.#closing ??= this.#shutdown(options.drain ?? true, timeout);
+    const code = options.code ?? ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode;
+    if (!isSendableCloseCode(code)) throw new InvalidOptionError(`close code must be a close code an endpoint may send (1000-1003, 1007-1014, 3000-4999), got ${String(code)}`);
+    this.#closing ??= this.#shutdown(options.drain ?? true, timeout, code);
     return this.#closing;
   }
 
@@ -640,19 +646,18 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   destroy(): Promise<void> {
     if (this.#closing === undefined) {
-      this.#closing = this.#shutdown(false, 0);
+      this.#closing = this.#shutdown(false, 0, ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode);
       return this.#closing;
     }
     for (const conn of this.#live()) conn.abort();
     return this.#closing;
   }
 
-  async #shutdown(graceful: boolean, closeTimeout: number): Promise<void> {
+  async #shutdown(graceful: boolean, closeTimeout: number, code: number): Promise<void> {
     const listeners = this.#listeners;
     this.#listeners = [];
     const serversClosed = Promise.all(listeners.map((l) => l.close()));
     if (graceful) {
-      const code = ERROR_REPLIES.ERR_PROXY_CLOSING.closeCode;
       for (const conn of this.#live()) conn.close(code, 'proxy shutting down', closeTimeout, new ProxyClosingError('proxy is shutting down', { backendId: conn.backendId }));
       await this.#waitUntil(() => this.#live().length === 0, closeTimeout);
     }

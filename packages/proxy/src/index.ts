@@ -62,3 +62,5 @@ export type { DiagnosticsMessages } from './admin/diagnostics';
 export type { AdminHandler, AdminOptions } from './admin/admin-router';
 export type { MetricsRegistryLike } from './admin/prom-client-compat';
 export type { DataPlaneMode, DataPlaneStatus } from './native/data-plane';
+export { createCluster, Cluster, ClusterWorker } from './cluster/index';
+export type { ClusterBackendSnapshot, ClusterConnectionRecord, ClusterEvents, ClusterHandle, ClusterOptions, ClusterWorkerEvents, WorkerInfo, WorkerState } from './cluster/index';

@@ -88,8 +88,9 @@ export class Backend implements BackendView {
     return this.current === 'down' && this.#panic.active ? 'up' : this.current;
   }
 
+  /** What strategies read: in a cluster worker, the machine-wide count (see `ConnectionTable.loadFor`). */
   get activeConnections(): number {
-    return this.#table.countFor(this.id, this.route);
+    return this.#table.loadFor(this.id, this.route);
   }
 
   /** Host and port to open a TCP connection to. */
@@ -108,7 +109,8 @@ export class Backend implements BackendView {
       url: this.url,
       weight: this.weight,
       state: this.current,
-      activeConnections: this.activeConnections,
+      // This process's own connections: a cluster primary sums the workers' snapshots.
+      activeConnections: this.#table.countFor(this.id, this.route),
       maxConnections: this.maxConnections,
       route: this.route,
     });
@@ -134,6 +136,8 @@ export class BackendPool {
   readonly hosts = new Set<string>();
   /** Called after membership, weight or state changes. */
   onChange: ((all: readonly Backend[]) => void) | undefined;
+  /** Called when the loads other cluster workers hold changed, for strategies that order by load. */
+  onLoadChange: ((all: readonly Backend[]) => void) | undefined;
   /** Called after `onChange` when panic mode begins or ends, with the counts that decided it. */
   onPanicChange: ((panic: boolean, healthy: number, eligible: number) => void) | undefined;
   /** Shared with every backend, which reads it for its effective state. */
@@ -219,10 +223,15 @@ export class BackendPool {
     if (!this.#anyLimit && this.#cached !== undefined) return this.#cached;
     const out: Backend[] = [];
     for (const b of this.#all) {
-      if (b.state === 'up' && this.#table.countFor(b.id, this.route) < b.maxConnections) out.push(b);
+      if (b.state === 'up' && this.#table.loadFor(b.id, this.route) < b.maxConnections) out.push(b);
     }
     if (!this.#anyLimit) this.#cached = out;
     return out;
+  }
+
+  /** Tells the strategy that other workers' counts changed (membership and weights did not). */
+  loadsChanged(): void {
+    this.onLoadChange?.(this.#all);
   }
 
   /** Changes a backend's state; returns false when it was already in that state. */

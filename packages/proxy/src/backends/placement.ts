@@ -42,7 +42,7 @@ export function placeConnection(
   const pick: PickContext = exclude === undefined ? { req, client, protocol } : { req, client, protocol, avoid: exclude };
   const chosen = candidates.length === 0 ? undefined : options.strategy.pick(pick, candidates);
   const backend = chosen === undefined ? undefined : pool.get(chosen.id);
-  if (backend === undefined || backend.state !== 'up' || table.countFor(backend.id, backend.route) >= backend.maxConnections || exclude?.has(backend.id)) {
+  if (backend === undefined || backend.state !== 'up' || table.loadFor(backend.id, backend.route) >= backend.maxConnections || exclude?.has(backend.id)) {
     release?.();
     return new NoBackendError(candidates.length === 0 ? 'no backend available' : `strategy ${options.strategy.name} found no backend`, context());
   }

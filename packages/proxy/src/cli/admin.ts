@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Proxy } from '../create-proxy';
+import type { AdminHandler, AdminOptions } from '../admin/admin-router';
 import type { HostPort } from './args';
 
 /** A running admin listener; `close()` ends the live feeds, then the server. */
@@ -16,8 +16,8 @@ export interface AdminListener {
   close(): Promise<void>;
 }
 
-/** Starts the admin listener; rejects with the listen error (EADDRINUSE...) after closing what it opened. */
-export async function startAdmin(proxy: Proxy, where: HostPort, token: string | undefined): Promise<AdminListener> {
+/** Starts the admin listener (of a proxy, or of a cluster primary: both have `admin()`); rejects with the listen error (EADDRINUSE...) after closing what it opened. */
+export async function startAdmin(proxy: { admin(options: AdminOptions): AdminHandler }, where: HostPort, token: string | undefined): Promise<AdminListener> {
   const handler = proxy.admin(token === undefined ? {} : { token });
   const server: Server = createServer(handler);
   server.listen(where.port, where.host);

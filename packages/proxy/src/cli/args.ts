@@ -16,6 +16,7 @@ export interface CliArgs {
   readonly admin?: string;
   readonly adminToken?: string;
   readonly config?: string;
+  readonly workers?: string;
 }
 
 /** A mistake in how the bin was called (exit code 2) or in its config (exit code 1). @internal */
@@ -37,13 +38,16 @@ Options:
                          power-of-two-choices, ip-hash, hash, sticky-cookie
   --admin HOST:PORT      serve the admin API and dashboard there (a bare PORT means 127.0.0.1)
   --admin-token T        require "Authorization: Bearer T" on the admin API
-  --config FILE          a JSON file with any createProxy() option plus listen, admin, adminToken;
-                         reloaded on SIGHUP and when it changes; flags override it
+  --config FILE          a JSON file with any createProxy() option plus listen, admin, adminToken,
+                         workers; reloaded on SIGHUP and when it changes; flags override it
+  --workers N            run N proxy processes on the one port (node:cluster); the admin API and
+                         metrics of the primary cover them all
   --help                 print this and exit
   --version              print the version and exit
 
-Signals: SIGHUP reloads the config file; SIGTERM/SIGINT drain (WebSockets get 1001) within
-closeTimeout, a second one exits at once.
+Signals: SIGHUP reloads the config file (in every worker); SIGTERM/SIGINT drain (WebSockets get
+1001) within closeTimeout, a second one exits at once. With --workers, SIGUSR2 to the primary
+replaces the workers one at a time (WebSockets get 1012 and reconnect): a rolling restart.
 Docs: docs/getting-started.md and docs/operations.md ("Running the CLI") in the repository
 `;
 
@@ -64,6 +68,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         admin: { type: 'string' },
         'admin-token': { type: 'string' },
         config: { type: 'string', short: 'c' },
+        workers: { type: 'string' },
       },
     });
   } catch (err) {
@@ -79,6 +84,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     ...(v.admin !== undefined && { admin: v.admin }),
     ...(v['admin-token'] !== undefined && { adminToken: v['admin-token'] }),
     ...(v.config !== undefined && { config: v.config }),
+    ...(v.workers !== undefined && { workers: v.workers }),
   };
 }
 

@@ -16,10 +16,10 @@ import { CliError, parseHostPort, type CliArgs, type HostPort } from './args';
 const PROXY_OPTION_KEYS: ReadonlySet<string> = new Set(PROXY_OPTION_NAMES);
 
 /** Keys only the CLI reads. */
-const CLI_KEYS = new Set(['listen', 'admin', 'adminToken']);
+const CLI_KEYS = new Set(['listen', 'admin', 'adminToken', 'workers']);
 
 /** Which flag sets which option, to name the flag when its value is the bad one. */
-const FLAG_OF: Readonly<Record<string, string>> = { backends: '--backend', strategy: '--strategy', listen: '--listen', admin: '--admin', adminToken: '--admin-token' };
+const FLAG_OF: Readonly<Record<string, string>> = { backends: '--backend', strategy: '--strategy', listen: '--listen', admin: '--admin', adminToken: '--admin-token', workers: '--workers' };
 
 export const DEFAULT_LISTEN: HostPort = { host: '127.0.0.1', port: 8080 };
 
@@ -30,6 +30,8 @@ export interface Settings {
   readonly listen: HostPort;
   readonly admin?: HostPort;
   readonly adminToken?: string;
+  /** With `--workers N` (or `"workers"` in the file): run N proxy processes (see cli/cluster-mode.ts). */
+  readonly workers?: number;
   /** What goes to createProxy(): file values under flag values. */
   readonly options: ProxyOptions;
   readonly resolved: ResolvedOptions;
@@ -53,7 +55,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   for (const key of Object.keys(data)) {
     if (!PROXY_OPTION_KEYS.has(key) && !CLI_KEYS.has(key)) {
-      throw new CliError(`config file ${file}: ${key} is not an option (expected one of listen, admin, adminToken, ${PROXY_OPTION_NAMES.join(', ')})`, 1);
+      throw new CliError(`config file ${file}: ${key} is not an option (expected one of listen, admin, adminToken, workers, ${PROXY_OPTION_NAMES.join(', ')})`, 1);
     }
   }
   return data as Record<string, unknown>;
@@ -83,6 +85,7 @@ export function loadSettings(args: CliArgs, cwd = process.cwd()): Settings {
   if (args.listen !== undefined) fromFlags.listen = args.listen;
   if (args.admin !== undefined) fromFlags.admin = args.admin;
   if (args.adminToken !== undefined) fromFlags.adminToken = args.adminToken;
+  if (args.workers !== undefined) fromFlags.workers = /^\d+$/.test(args.workers) ? Number(args.workers) : args.workers;
   const flagKeys = new Set(Object.keys(fromFlags));
   const merged: Record<string, unknown> = { ...fromFile, ...fromFlags };
 
@@ -99,6 +102,11 @@ export function loadSettings(args: CliArgs, cwd = process.cwd()): Settings {
   }
   if (adminToken !== undefined && admin === undefined) {
     throw new CliError(`${sourceOf('adminToken', flagKeys, file)}: an admin token needs an admin address (--admin HOST:PORT or "admin" in the config file)`, 1);
+  }
+
+  const workers = merged.workers;
+  if (workers !== undefined && (typeof workers !== 'number' || !Number.isSafeInteger(workers) || workers < 1)) {
+    throw new CliError(`${sourceOf('workers', flagKeys, file)}: workers must be a positive integer, got ${JSON.stringify(workers)}`, 1);
   }
 
   const options = Object.fromEntries(Object.entries(merged).filter(([k]) => !CLI_KEYS.has(k))) as unknown as ProxyOptions;
@@ -120,6 +128,7 @@ export function loadSettings(args: CliArgs, cwd = process.cwd()): Settings {
     listen,
     ...(admin !== undefined && { admin }),
     ...(typeof adminToken === 'string' && { adminToken }),
+    ...(typeof workers === 'number' && { workers }),
     options,
     resolved,
   };

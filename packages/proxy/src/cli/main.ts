@@ -13,6 +13,8 @@ import { startAdmin, type AdminListener } from './admin';
 import { loadSettings, type Settings } from './config';
 import { applyReload, planReload, runningAfter } from './reload';
 import { watchConfig } from './watch';
+import { runClusterMode } from './cluster-mode';
+import { describeListenError } from './listen-error';
 
 const log = (line: string): void => void process.stderr.write(`switchboard: ${line}\n`);
 
@@ -21,19 +23,13 @@ function version(): string {
   return pkg.version;
 }
 
-function describeListenError(err: NodeJS.ErrnoException, what: string, where: string): CliError {
-  if (err.code === 'EADDRINUSE') return new CliError(`cannot listen ${what} on ${where}: address already in use (another process holds that port; stop it or pick another port)`, 1);
-  if (err.code === 'EACCES') return new CliError(`cannot listen ${what} on ${where}: permission denied (ports below 1024 need privileges)`, 1);
-  if (err.code === 'EADDRNOTAVAIL') return new CliError(`cannot listen ${what} on ${where}: no such local address`, 1);
-  return new CliError(`cannot listen ${what} on ${where}: ${err.message}`, 1);
-}
-
 async function run(argv: readonly string[]): Promise<void> {
   const args = parseCliArgs(argv);
   if (args.help) return void process.stdout.write(USAGE);
   if (args.version) return void process.stdout.write(`${version()}\n`);
 
   let settings: Settings = loadSettings(args);
+  if (settings.workers !== undefined) return runClusterMode(args, settings, log);
   const proxy: Proxy = createProxy(settings.options);
   proxy.on('error', () => undefined); // per-connection errors end that connection; the CLI does not log each one
 

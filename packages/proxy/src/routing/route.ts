@@ -71,6 +71,7 @@ export class Route {
     pool.onPanicChange = (panic, healthy, total) => host.panicChanged(this, panic, healthy, total);
     const strategy = options.strategy;
     pool.onChange = (all) => strategy.update?.(all);
+    pool.onLoadChange = (all) => strategy.onLoadChange?.(all);
     strategy.update?.(pool.all());
     this.ctx = {
       options,

@@ -108,6 +108,10 @@ export class AffinityStrategy implements Strategy {
     this.#inner.update?.(backends);
   }
 
+  onLoadChange(backends: readonly BackendView[]): void {
+    this.#inner.onLoadChange?.(backends);
+  }
+
   pick(context: PickContext, candidates: readonly BackendView[]): BackendView | undefined {
     const key = this.#key(context);
     if (key === undefined) return this.#inner.pick(context, candidates);

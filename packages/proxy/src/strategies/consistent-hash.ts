@@ -146,6 +146,12 @@ export abstract class ConsistentHashStrategy implements Strategy {
     }
   }
 
+  /** Other workers' counts moved: recount the bound's total; the table is untouched. */
+  onLoadChange(backends: readonly BackendView[]): void {
+    this.#bound?.reset(backends);
+    this.#fallback.onLoadChange?.(backends);
+  }
+
   pick(context: PickContext, candidates: readonly BackendView[]): BackendView | undefined {
     const key = this.keyOf(context);
     if (key === undefined) return this.#fallback.pick(context, candidates);

@@ -59,6 +59,11 @@ export class LeastConnectionsStrategy implements Strategy {
     this.#built = true;
   }
 
+  /** Other workers' counts moved: re-heapify (stamps are kept, so ties still take turns). */
+  onLoadChange(backends: readonly BackendView[]): void {
+    this.update(backends);
+  }
+
   pick(context: PickContext, candidates: readonly BackendView[]): BackendView | undefined {
     const index = this.#built ? this.#leastAdmissible(context) : -1;
     if (index === -1) return this.#scan(candidates);

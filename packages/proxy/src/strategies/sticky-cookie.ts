@@ -213,6 +213,10 @@ export class StickyCookieStrategy implements Strategy {
     this.#tokenOf = tokenOf;
   }
 
+  onLoadChange(backends: readonly BackendView[]): void {
+    this.#base.onLoadChange?.(backends);
+  }
+
   pick(context: PickContext, candidates: readonly BackendView[]): BackendView | undefined {
     const token = readCookie(context.req.headers.cookie, this.cookie);
     // The proxy calls update() first; a hand-driven strategy learns the candidates.
@@ -249,7 +253,16 @@ function sign(secret: Uint8Array, id: string): string {
   return createHmac('sha256', secret).update(TOKEN_CONTEXT + id).digest('base64url').slice(0, TOKEN_LENGTH);
 }
 
+/**
+ * Where a cluster primary hands its workers the random secret used when none is given.
+ * @internal
+ */
+export const CLUSTER_SECRET_ENV = 'SWITCHBOARD_CLUSTER_STICKY_SECRET';
+
 function resolveSecrets(secret: StickyCookieOptions['secret']): readonly Uint8Array[] {
+  // Cluster workers forked by createCluster() share one random secret, so their cookies agree.
+  const shared = secret === undefined ? process.env[CLUSTER_SECRET_ENV] : undefined;
+  if (shared !== undefined && shared.length > 0) return [Buffer.from(shared, 'base64')];
   if (secret === undefined) {
     if (!warnedRandomSecret) {
       warnedRandomSecret = true;

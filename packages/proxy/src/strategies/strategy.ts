@@ -116,6 +116,13 @@ export interface Strategy {
   pick(context: PickContext, candidates: readonly BackendView[]): BackendView | undefined;
   /** Called with every configured backend when membership, weight or state changes. */
   update?(backends: readonly BackendView[]): void;
+  /**
+   * Called when connection counts this process does not see changed: in a cluster worker, the other
+   * workers' connections (reported through the primary every few ms; see the Workers guide). Backends'
+   * `activeConnections` already include them; a strategy that keeps backends ordered by load re-sorts here.
+   * Membership, states and weights are unchanged (those come through `update()`).
+   */
+  onLoadChange?(backends: readonly BackendView[]): void;
   /** Called once when a connection placed on `backend` is opened. */
   onConnectionOpen?(backend: BackendView, context: PickContext): void;
   /** Called once when a connection placed on `backend` is closed. */

@@ -1,0 +1,10 @@
+/**
+ * Workers on one machine: the public names of the cluster folder.
+ * @internal
+ * @module
+ */
+export { createCluster, type ClusterHandle } from './create-cluster';
+export { Cluster, type ClusterEvents, type WorkerInfo, type WorkerState } from './primary';
+export { ClusterWorker, type ClusterWorkerEvents } from './worker';
+export type { ClusterOptions } from './cluster-options';
+export type { ClusterBackendSnapshot, ClusterConnectionRecord } from './aggregate';
