@@ -22,7 +22,7 @@ import { stopChild, hardNofile, type Child } from '../lib/children';
 import { envInt } from '../lib/env';
 import { runMain } from '../lib/main';
 import { killAllSync } from '../lib/children';
-import { rssBytes } from '../lib/proc';
+import { cpuMicros, machineBusyMicros, rssBytes } from '../lib/proc';
 import { sleep } from '../lib/quiet';
 import { fmt, fmtInt } from '../lib/stats';
 import type { ScaleClientConfig, Verified } from './client';
@@ -46,6 +46,10 @@ const plan = makePlan({ connections: total, nofile, drain: drainMethod, ...(work
 const NODE_FLAGS = ['--max-old-space-size=4096'];
 /** Extra node flags for the proxy's processes only (diagnostics: `--cpu-prof --cpu-prof-dir=/tmp/p`). */
 const PROXY_FLAGS = (process.env.BENCH_100K_PROXY_FLAGS ?? '').split(' ').filter((x) => x !== '');
+
+function cpuByRole(roles: Record<string, number[]>): Record<string, number> {
+  return Object.fromEntries(Object.entries(roles).map(([k, pids]) => [k, pids.reduce((a, pid) => a + (cpuMicros(pid) ?? 0), 0)]));
+}
 
 const sum = (ps: readonly ProcSample[], f: (p: ProcSample) => number): number => ps.reduce((a, p) => a + f(p), 0);
 
@@ -116,6 +120,14 @@ async function main(): Promise<number> {
     })();
 
     stage = 'opening';
+    const roles = (): Record<string, number[]> => ({
+      primary: [f.child.pid],
+      workers: f.sample().filter((p) => p.role === 'worker').map((p) => p.pid),
+      backends: backends.children.map((c) => c.pid),
+      clients: lgs.children.map((c) => c.pid),
+    });
+    const cpu0 = cpuByRole(roles());
+    const machine0 = machineBusyMicros()!;
     const t0 = Date.now();
     const progress = setInterval(() => {
       const t = lgs.lastTotal();
@@ -129,6 +141,9 @@ async function main(): Promise<number> {
       clearInterval(progress);
     }
     const openS = (Date.now() - t0) / 1000;
+    const cpu1 = cpuByRole(roles());
+    result.cpuPerOpen = Object.keys(cpu1).map((k) => `${k} ${fmt((cpu1[k]! - cpu0[k]!) / opened.live, 0)}`).join(', ') + ' µs per connection opened';
+    say(`CPU: ${result.cpuPerOpen}; machine busy ${fmt((machineBusyMicros()! - machine0) / (openS * 1e6) * 100, 0)}% of one core over the opening (all processes, ours and others)`);
     result.opened = `${fmtInt(opened.live)} of ${fmtInt(total)} live and echo-checked`;
     result.openSeconds = `${fmt(openS, 1)} s (${fmtInt(opened.live / openS)}/s)`;
     result.openFailures = describeFailures(opened);
