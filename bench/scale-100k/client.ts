@@ -37,6 +37,8 @@ export interface ClientStatus {
   pending: number;
   /** Live slots closed by the proxy with 1012. */
   drained: number;
+  /** Opens closed with 1012 before their echo (they reached a worker being retired), then retried. */
+  drainedBeforeLive: number;
   /** Slots live again after a loss (1012 or other). */
   reopened: number;
   firstDrainAt: number;
@@ -60,6 +62,7 @@ let live = 0;
 let drained = 0;
 let reopened = 0;
 let firstDrainAt = 0;
+let drainedBeforeLive = 0;
 let lastReopenAt = 0;
 let stopping = false;
 const failures: Record<string, number> = {};
@@ -109,23 +112,32 @@ function onLost(slot: number, code: number, reason: string): void {
   pump();
 }
 
-/** One attempt at making `slot` live; resolves when it is live or the attempt failed (failure counted). */
-function openSlot(slot: number): Promise<boolean> {
+/**
+ * One attempt at making `slot` live; resolves `live`, `failed` (failure counted) or `drained`: closed with
+ * 1012 before its echo came back (it reached a worker that was being retired): not a failure, the service
+ * said "reconnect", and the slot is queued again.
+ */
+function openSlot(slot: number): Promise<'live' | 'failed' | 'drained'> {
   const localAddress = cfg.localAddresses.length > 0 ? cfg.localAddresses[slot % cfg.localAddresses.length] : undefined;
   const attempt = ++attempts[slot]!;
   return new Promise((resolve) => {
     let settled = false;
-    const settle = (ok: boolean, kind?: string, detail?: string): void => {
+    const settle = (how: 'live' | 'failed' | 'drained', kind?: string, detail?: string): void => {
       if (settled) return;
       settled = true;
       if (kind !== undefined) fail(kind, detail ?? kind);
-      resolve(ok);
+      resolve(how);
     };
     const ws = new WebSocket(cfg.url, { perMessageDeflate: false, localAddress, handshakeTimeout: cfg.handshakeTimeoutMs });
     ws.on('error', (err: Error & { code?: string }) => {
       if (settled) return;
-      const kind = /timeout/i.test(err.message) ? 'handshake-timeout' : `handshake-${err.code ?? err.message.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)}`;
-      settle(false, kind, `slot ${slot} (local ${localAddress ?? 'any'}): ${err.message}`);
+      const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
+      const kind = /timeout/i.test(err.message)
+        ? 'handshake-timeout'
+        : status !== undefined
+          ? `handshake-http-${status}`
+          : `handshake-${err.code ?? err.message.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)}`;
+      settle('failed', kind, `slot ${slot} (local ${localAddress ?? 'any'}): ${err.message}`);
     });
     ws.on('message', (data) => {
       const p = pendingEcho.get(slot);
@@ -133,7 +145,11 @@ function openSlot(slot: number): Promise<boolean> {
       p.done(data.toString() === p.payload);
     });
     ws.on('close', (code, reason) => {
-      if (!settled) return settle(false, `closed-before-live-${code}`, `slot ${slot}: closed with ${code} before its echo`);
+      if (!settled) {
+        if (code !== 1012) return settle('failed', `closed-before-live-${code}`, `slot ${slot}: closed with ${code} before its echo`);
+        drainedBeforeLive += 1;
+        return settle('drained');
+      }
       onLost(slot, code, reason.toString());
     });
     ws.once('open', () => {
@@ -141,7 +157,7 @@ function openSlot(slot: number): Promise<boolean> {
         if (settled) return;
         if (r !== 'ok') {
           ws.terminate();
-          return settle(false, r, `slot ${slot} attempt ${attempt}: ${r}`);
+          return settle('failed', r, `slot ${slot} attempt ${attempt}: ${r}`);
         }
         sockets[slot] = ws;
         isLive[slot] = 1;
@@ -151,7 +167,7 @@ function openSlot(slot: number): Promise<boolean> {
           lastReopenAt = Date.now();
         }
         everLive[slot] = 1;
-        settle(true);
+        settle('live');
       });
     });
   });
@@ -163,10 +179,11 @@ function pump(): void {
   while (inFlight < cfg.concurrency && queue.length > 0) {
     const slot = queue.shift()!;
     inFlight += 1;
-    void openSlot(slot).then((ok) => {
+    void openSlot(slot).then((how) => {
       inFlight -= 1;
       // A reopen (after a loss) retries; the first open does not, so its failures are the run's.
-      if (!ok && !stopping && everLive[slot] === 1 && attempts[slot]! < cfg.maxAttempts) queue.push(slot);
+      if (how === 'drained' && !stopping) queue.push(slot);
+      else if (how === 'failed' && !stopping && everLive[slot] === 1 && attempts[slot]! < cfg.maxAttempts) queue.push(slot);
       pump();
       if (inFlight === 0 && queue.length === 0) {
         const w = idleWaiters;
@@ -178,7 +195,7 @@ function pump(): void {
 }
 
 function status(): ClientStatus {
-  return { live, dead: cfg.connections - live - queue.length - inFlight, pending: queue.length + inFlight, drained, reopened, firstDrainAt, lastReopenAt, failures, examples };
+  return { live, dead: cfg.connections - live - queue.length - inFlight, pending: queue.length + inFlight, drained, drainedBeforeLive, reopened, firstDrainAt, lastReopenAt, failures, examples };
 }
 
 async function openAll(): Promise<void> {

@@ -13,6 +13,7 @@ export interface Total {
   dead: number;
   pending: number;
   drained: number;
+  drainedBeforeLive: number;
   reopened: number;
   /** Earliest 1012 seen by any client (Date.now ms; 0: none). */
   firstDrainAt: number;
@@ -23,12 +24,13 @@ export interface Total {
 }
 
 export function addUp(list: readonly ClientStatus[]): Total {
-  const t: Total = { live: 0, dead: 0, pending: 0, drained: 0, reopened: 0, firstDrainAt: 0, lastReopenAt: 0, failures: {}, examples: {} };
+  const t: Total = { live: 0, dead: 0, pending: 0, drained: 0, drainedBeforeLive: 0, reopened: 0, firstDrainAt: 0, lastReopenAt: 0, failures: {}, examples: {} };
   for (const s of list) {
     t.live += s.live;
     t.dead += s.dead;
     t.pending += s.pending;
     t.drained += s.drained;
+    t.drainedBeforeLive += s.drainedBeforeLive;
     t.reopened += s.reopened;
     if (s.firstDrainAt !== 0 && (t.firstDrainAt === 0 || s.firstDrainAt < t.firstDrainAt)) t.firstDrainAt = s.firstDrainAt;
     t.lastReopenAt = Math.max(t.lastReopenAt, s.lastReopenAt);

@@ -6,7 +6,6 @@
  */
 import type { LoadGenerators, Total } from './clients';
 import type { ProxyFleet } from './fleet';
-import { sleep } from '../lib/quiet';
 
 export interface DrainResult {
   method: string;
@@ -17,6 +16,8 @@ export interface DrainResult {
   /** Live connections before, connections closed with 1012, reopened, live after. */
   liveBefore: number;
   drained: number;
+  /** Reopens that met a 1012 before their echo (a worker being retired) and were retried. */
+  drainedBeforeLive: number;
   reopened: number;
   liveAfter: number;
   complete: boolean;
@@ -74,6 +75,7 @@ export async function drainBackendsInHalves(fleet: ProxyFleet, clients: LoadGene
     doneAt: complete ? after.lastReopenAt : 0,
     liveBefore: before.live,
     drained: after.drained - before.drained,
+    drainedBeforeLive: after.drainedBeforeLive - before.drainedBeforeLive,
     reopened: after.reopened - before.reopened,
     liveAfter: after.live,
     complete,
@@ -94,13 +96,18 @@ export async function rollingRestart(
   say: (s: string) => void,
 ): Promise<DrainResult> {
   const before = await clients.status();
-  const oldWorkers = new Set(fleet.sample().filter((p) => p.role === 'worker').map((p) => p.pid));
+  const oldWorkers = new Set(fleet.workerPids());
   const startedAt = Date.now();
   const how = await trigger();
   const steps = [how];
   let lastLog = Date.now();
+  let replacedAt = 0;
+  const allReplaced = (): boolean => {
+    if (replacedAt === 0 && fleet.workerPids().every((pid) => !oldWorkers.has(pid))) replacedAt = Date.now();
+    return replacedAt !== 0;
+  };
   const w = await clients.waitFor(
-    (t) => allBack(before, before.live)(t) && fleet.sample().every((p) => !oldWorkers.has(p.pid)),
+    (t) => allReplaced() && allBack(before, before.live)(t),
     timeoutMs,
     500,
     (t) => {
@@ -111,14 +118,15 @@ export async function rollingRestart(
       say(`rolling restart: ${fresh} new workers, ${t.drained - before.drained} closed with 1012, ${t.reopened - before.reopened} reopened, ${t.live} live, max worker fds ${Math.max(...procs.map((p) => p.fds))}`);
     },
   );
-  await sleep(0);
-  steps.push(w.met ? `every worker replaced, every client back` : `NOT complete within the deadline (live ${w.total.live}, pending ${w.total.pending})`);
+  steps.push(replacedAt === 0 ? 'old workers still running at the deadline' : `every old worker gone ${((replacedAt - startedAt) / 1000).toFixed(1)} s after the request (seen within 0.5 s)`);
+  steps.push(w.met ? `every client back` : `NOT complete within the deadline (live ${w.total.live}, pending ${w.total.pending})`);
   return {
     method: 'rolling restart of the workers',
     startedAt,
     doneAt: w.met ? w.total.lastReopenAt : 0,
     liveBefore: before.live,
     drained: w.total.drained - before.drained,
+    drainedBeforeLive: w.total.drainedBeforeLive - before.drainedBeforeLive,
     reopened: w.total.reopened - before.reopened,
     liveAfter: w.total.live,
     complete: w.met,

@@ -54,8 +54,10 @@ export interface ProxyFleet {
   child: Child;
   port: number;
   adminPort: number;
-  /** The primary and its live workers, read from /proc now. */
-  sample(): ProcSample[];
+  /** The primary and its live workers, read from /proc now (`fds` -1 unless `withFds`: counting them reads every /proc/<pid>/fd). */
+  sample(withFds?: boolean): ProcSample[];
+  /** Pids of the live workers. */
+  workerPids(): number[];
   /** JSON admin call on the primary (bearer token, JSON body). */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   /** Sends a signal to the primary (the CLI's SIGHUP / SIGUSR2 handlers). */
@@ -85,14 +87,14 @@ export async function startProxyFleet(o: ProxyFleetOptions): Promise<ProxyFleet>
   const child = spawnChild('switchboard', process.execPath, args, 'SIGTERM', o.nofile);
 
   const workerPids = (): number[] => childPids(child.pid);
-  const sample = (): ProcSample[] => {
+  const sample = (withFds = true): ProcSample[] => {
     const out: ProcSample[] = [];
     const workers = o.workers > 0 ? workerPids() : [];
     // Kept current so a hard kill also reaches workers (never a stale pid that another process may reuse).
     child.extraPids = workers;
     for (const [pid, role] of [[child.pid, 'primary'] as const, ...workers.map((w) => [w, 'worker'] as const)]) {
       const rss = rssBytes(pid);
-      const fds = fdCount(pid);
+      const fds = withFds ? fdCount(pid) : -1;
       if (rss !== undefined && fds !== undefined) out.push({ pid, role, rss, fds });
     }
     return out;
@@ -143,7 +145,7 @@ export async function startProxyFleet(o: ProxyFleetOptions): Promise<ProxyFleet>
       if (!ready) await sleep(100);
     }
     if (!ready) throw new Error(`switchboard (${o.workers} workers) not ready within 60 s`);
-    return { child, port, adminPort, sample, admin, signal: (sig) => child.proc.kill(sig), stop };
+    return { child, port, adminPort, sample, workerPids, admin, signal: (sig) => child.proc.kill(sig), stop };
   } catch (err) {
     await stop();
     throw err;

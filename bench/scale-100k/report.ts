@@ -86,6 +86,10 @@ export function probeSummary(probes: readonly Probe[]): string {
 
 export function writeReport(r: Report): void {
   r.result.probes = probeSummary(r.probes);
+  const peak = r.samples.reduce((a, x) => (x.maxFds > a.maxFds ? x : a), { maxFds: -1, s: 0, stage: '' } as Pick<Sample, 'maxFds' | 's' | 'stage'>);
+  r.result.peakFdsOneProxyProcess = `${fmtInt(peak.maxFds)} of ${fmtInt(r.plan.nofile)} (at ${fmt(peak.s, 0)} s, ${peak.stage}; sampled every 2 s)`;
+  r.result.peakProxyRssMiB = fmt(max(r.samples.map((x) => x.rss)) / 2 ** 20, 0);
+  r.result.peakOtherRssMiB = `${fmt(max(r.samples.map((x) => x.otherRss)) / 2 ** 20, 0)} (backends + load generators)`;
   console.log(`probes: ${r.result.probes}`);
   const s = r.settings;
   const every = Math.max(1, Math.ceil(r.samples.length / 40));

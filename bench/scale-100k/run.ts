@@ -112,9 +112,9 @@ async function main(): Promise<number> {
       for (let i = 0; sampling && i < deadlineS + 120; i++) {
         const p = await probe(f.port);
         probes.push(p);
-        const procs = f.sample();
+        const procs = f.sample(i % 2 === 0);
         const others = children.filter((c) => c !== f.child).map((c) => rssBytes(c.pid) ?? 0);
-        samples.push({ s: (performance.now() - started) / 1000, rss: sum(procs, (x) => x.rss), otherRss: others.reduce((a, b) => a + b, 0), maxFds: Math.max(...procs.map((x) => x.fds)), procs: procs.length, live: lgs.lastTotal().live, stage });
+        samples.push({ s: (performance.now() - started) / 1000, rss: sum(procs, (x) => x.rss), otherRss: others.reduce((a, b) => a + b, 0), maxFds: i % 2 === 0 ? Math.max(...procs.map((x) => x.fds)) : (samples.at(-1)?.maxFds ?? -1), procs: procs.length, live: lgs.lastTotal().live, stage });
         await sleep(Math.max(0, 1000 - p.ms));
       }
     })();
@@ -122,7 +122,7 @@ async function main(): Promise<number> {
     stage = 'opening';
     const roles = (): Record<string, number[]> => ({
       primary: [f.child.pid],
-      workers: f.sample().filter((p) => p.role === 'worker').map((p) => p.pid),
+      workers: f.workerPids(),
       backends: backends.children.map((c) => c.pid),
       clients: lgs.children.map((c) => c.pid),
     });
@@ -166,7 +166,7 @@ async function main(): Promise<number> {
         ? await drainBackendsInHalves(f, lgs, drainTimeout, say)
         : await rollingRestart(f, lgs, () => triggerRollingRestart(f), drainTimeout, say);
     result.drainMethod = drain.method;
-    result.drain = `${fmtInt(drain.drained)} closed with 1012, ${fmtInt(drain.reopened)} reopened and echo-checked, live ${fmtInt(drain.liveBefore)} -> ${fmtInt(drain.liveAfter)}; ${drain.complete ? `all back ${fmt((drain.doneAt - drain.startedAt) / 1000, 1)} s after the first request` : 'NOT complete'}`;
+    result.drain = `${fmtInt(drain.drained)} live connections closed with 1012 (and ${fmtInt(drain.drainedBeforeLive)} reopens closed with 1012 before their echo, retried), ${fmtInt(drain.reopened)} reopened and echo-checked, live ${fmtInt(drain.liveBefore)} -> ${fmtInt(drain.liveAfter)}; ${drain.complete ? `all back ${fmt((drain.doneAt - drain.startedAt) / 1000, 1)} s after the first request` : 'NOT complete'}`;
     result.drainSteps = drain.steps.join('; ');
     say(`drain: ${result.drain}`);
 
