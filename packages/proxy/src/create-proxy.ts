@@ -191,7 +191,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     for (const spec of resolved.routes) this.#routes.set(spec.id, new Route(spec, host, hooks.onResponse));
     this.#router = new Router(resolved.table, this.#routes, hooks.onRequest !== undefined || hooks.onResponse !== undefined);
     if (logger !== undefined) attachLogger(this, logger);
-    linkInternals(this, { table: this.#table, pools: () => [...this.#routes.values()].map((r) => r.pool), scrape: () => this.#metrics.scrape() });
+    linkInternals(this, {
+      table: this.#table,
+      pools: () => [...this.#routes.values()].map((r) => r.pool),
+      scrape: () => this.#metrics.scrape(),
+      stopAccepting: () => Promise.all(this.#listeners.map((l) => l.close())).then(() => undefined),
+    });
   }
 
   /** Every live connection of every route. */

@@ -15,6 +15,11 @@ export interface ProxyInternals {
   readonly table: ConnectionTable;
   pools(): readonly BackendPool[];
   scrape(): Family[];
+  /**
+   * Closes the listeners `listen()` opened without closing the proxy: a retiring worker stops taking
+   * connections but still serves those node:cluster already handed it (see cluster/worker.ts).
+   */
+  stopAccepting(): Promise<void>;
 }
 
 const internals = new WeakMap<object, ProxyInternals>();

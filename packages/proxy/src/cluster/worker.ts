@@ -58,6 +58,13 @@ export class ClusterWorker extends EventEmitter<ClusterWorkerEvents> {
   }
 }
 
+/**
+ * How long a retiring worker keeps serving connections it accepted before its listener closed, in ms,
+ * before it closes them (1012 / 1001): on loopback or a LAN the request follows the connect within a
+ * few ms; a client slower than this gets the 503 that any closing proxy answers.
+ */
+export const RETIRE_ACCEPT_GRACE = 250;
+
 function send(message: FromWorker): void {
   if (process.connected) process.send?.(message);
 }
@@ -154,10 +161,17 @@ export async function startWorker(options: ProxyOptions, resolved: ResolvedClust
     if (retiring) return;
     retiring = true;
     handle.emit('retire', code);
-    proxy.close({ code, timeout }).finally(() => {
-      reporter.stop();
-      process.exit(0);
-    });
+    // Stop accepting first, then give connections node:cluster already handed this worker a moment
+    // to send their request: closing at once would answer their handshakes 503.
+    void internalsOf(proxy)
+      .stopAccepting()
+      .catch(() => undefined);
+    setTimeout(() => {
+      proxy.close({ code, timeout }).finally(() => {
+        reporter.stop();
+        process.exit(0);
+      });
+    }, Math.min(RETIRE_ACCEPT_GRACE, timeout));
   };
   process.on('message', (message: unknown) => {
     if (!isClusterMessage<ToWorker>(message)) return;
