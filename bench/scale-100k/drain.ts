@@ -1,7 +1,7 @@
 /**
  * Every live connection closed with 1012 once, and every client back: either a rolling restart of the
- * proxy's workers (each worker drained and replaced in turn), or backend drains through the admin API (half
- * the backends drained, their clients reconnect onto the other half, undrain, then the other half).
+ * proxy's workers (each worker drained and replaced in turn), or a blue/green switch of the backends through
+ * the admin API (standby backends added, the serving ones drained).
  * The measured time runs from the first request to the last client being live and echo-checked again.
  */
 import type { LoadGenerators, Total } from './clients';
@@ -41,44 +41,52 @@ function allBack(before: Total, extraDrained: number): (t: Total) => boolean {
   return (t) => t.live >= before.live && t.pending === 0 && t.drained - before.drained >= extraDrained && t.reopened - before.reopened >= t.drained - before.drained;
 }
 
-export async function drainBackendsInHalves(fleet: ProxyFleet, clients: LoadGenerators, timeoutMs: number, say: (s: string) => void): Promise<DrainResult> {
-  const deadline = Date.now() + timeoutMs;
-  const before = await clients.status();
-  const rows = await backendRows(fleet);
-  const halves = [rows.slice(0, Math.ceil(rows.length / 2)), rows.slice(Math.ceil(rows.length / 2))];
-  const steps: string[] = [];
-  const startedAt = Date.now();
-  let complete = true;
-  let expected = 0;
-  for (const half of halves) {
-    const onThem = (await backendRows(fleet)).filter((r) => half.some((h) => h.id === r.id)).reduce((a, r) => a + r.activeConnections, 0);
-    expected += onThem;
-    const t0 = Date.now();
-    for (const b of half) {
-      const r = await fleet.admin('POST', `/api/backends/${encodeURIComponent(b.id)}/drain`, { code: 1012, timeout: 30_000 });
-      if (r.status !== 202) throw new Error(`admin drain ${b.id}: ${r.status} ${JSON.stringify(r.body)}`);
-    }
-    const w = await clients.waitFor(allBack(before, expected), Math.max(0, deadline - Date.now()));
-    const step = `drained ${half.map((b) => b.id).join(', ')} (${onThem.toLocaleString('en-US')} connections): all back in ${((Date.now() - t0) / 1000).toFixed(1)} s`;
-    steps.push(w.met ? step : `${step.split(':')[0]}: NOT all back within the deadline (live ${w.total.live}, pending ${w.total.pending})`);
-    say(steps.at(-1)!);
-    for (const b of half) await fleet.admin('POST', `/api/backends/${encodeURIComponent(b.id)}/undrain`, {});
-    if (!w.met) {
-      complete = false;
-      break;
-    }
+/**
+ * Blue/green switch through the admin API: the standby backends are added (fanned out to every worker), then
+ * every serving backend is drained with 1012. Each connection is closed once and reconnects onto the standby set.
+ */
+export async function switchBackends(fleet: ProxyFleet, clients: LoadGenerators, standby: readonly string[], timeoutMs: number, say: (s: string) => void): Promise<DrainResult> {
+  const serving = await backendRows(fleet);
+  for (const url of standby) {
+    const r = await fleet.admin('POST', '/api/backends', { url });
+    if (r.status !== 201) throw new Error(`admin POST /api/backends ${url}: ${r.status} ${JSON.stringify(r.body)}`);
   }
-  const after = await clients.status();
+  const steps = [`added ${standby.length} standby backends (POST /api/backends)`];
+  say(steps[0]!);
+  const before = await clients.status();
+  const startedAt = Date.now();
+  for (const b of serving) {
+    const r = await fleet.admin('POST', `/api/backends/${encodeURIComponent(b.id)}/drain`, { code: 1012, timeout: 60_000 });
+    if (r.status !== 202) throw new Error(`admin drain ${b.id}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  steps.push(`drained the ${serving.length} serving backends with 1012 (POST /api/backends/:id/drain) in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  let emptyAt = 0;
+  let lastLog = Date.now();
+  const w = await clients.waitFor(
+    (t) => allBack(before, before.live)(t),
+    timeoutMs,
+    500,
+    (t) => {
+      if (emptyAt === 0 && t.drained - before.drained >= before.live) emptyAt = Date.now();
+      if (Date.now() - lastLog < 5000) return;
+      lastLog = Date.now();
+      say(`backend switch: ${t.drained - before.drained} closed with 1012, ${t.reopened - before.reopened} reopened, ${t.live} live`);
+    },
+  );
+  if (emptyAt !== 0) steps.push(`every client saw its 1012 ${((emptyAt - startedAt) / 1000).toFixed(1)} s after the first drain request (polled every 0.5 s)`);
+  steps.push(w.met ? 'every client back' : `NOT complete within the deadline (live ${w.total.live}, pending ${w.total.pending})`);
+  const left = (await backendRows(fleet)).filter((r) => serving.some((b) => b.id === r.id)).reduce((a, r) => a + r.activeConnections, 0);
+  steps.push(`connections left on the drained backends: ${left}`);
   return {
-    method: `backend drains through the admin API (${halves[0]!.length} + ${halves[1]!.length} backends)`,
+    method: `blue/green backend switch through the admin API (${standby.length} backends added, the ${serving.length} serving ones drained)`,
     startedAt,
-    doneAt: complete ? after.lastReopenAt : 0,
+    doneAt: w.met ? w.total.lastReopenAt : 0,
     liveBefore: before.live,
-    drained: after.drained - before.drained,
-    drainedBeforeLive: after.drainedBeforeLive - before.drainedBeforeLive,
-    reopened: after.reopened - before.reopened,
-    liveAfter: after.live,
-    complete,
+    drained: w.total.drained - before.drained,
+    drainedBeforeLive: w.total.drainedBeforeLive - before.drainedBeforeLive,
+    reopened: w.total.reopened - before.reopened,
+    liveAfter: w.total.live,
+    complete: w.met,
     steps,
   };
 }

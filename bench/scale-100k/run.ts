@@ -14,7 +14,7 @@
  * responsiveness (an HTTP GET through the proxy on a fresh connection every second).
  *
  * Environment: BENCH_100K_CONNECTIONS (100000, 1000..200000), BENCH_100K_WORKERS (computed; 0 = no
- * --workers flag), BENCH_100K_DRAIN (restart | backends), BENCH_100K_DATA_PLANE (auto | js | native),
+ * --workers flag), BENCH_100K_DRAIN (backends: blue/green switch, the default | restart: rolling restart), BENCH_100K_DATA_PLANE (auto | js | native),
  * BENCH_100K_CONCURRENCY (handshakes in flight per load generator, 400 / load generators), BENCH_100K_DEADLINE
  * (1800 s; a hard kill timer fires 120 s after it), BENCH_100K_PROXY_FLAGS (extra node flags for the proxy's processes).
  */
@@ -29,7 +29,7 @@ import { sleep } from '../lib/quiet';
 import { fmt, fmtInt } from '../lib/stats';
 import type { ScaleClientConfig, Verified } from './client';
 import { LoadGenerators, describeFailures, failureCount, addUp } from './clients';
-import { drainBackendsInHalves, rollingRestart, type DrainResult } from './drain';
+import { rollingRestart, switchBackends, type DrainResult } from './drain';
 import { startBackends, startProxyFleet, type ProcSample, type ProxyFleet } from './fleet';
 import { describePlan, makePlan } from './plan';
 import { probe, readKernel, writeReport, type Probe, type Sample } from './report';
@@ -37,7 +37,7 @@ import { probe, readKernel, writeReport, type Probe, type Sample } from './repor
 const total = envInt('BENCH_100K_CONNECTIONS', 100_000, 1000, 200_000);
 const deadlineS = envInt('BENCH_100K_DEADLINE', 1800, 30, 3600);
 const workersEnv = process.env.BENCH_100K_WORKERS;
-const drainEnv = process.env.BENCH_100K_DRAIN ?? 'restart';
+const drainEnv = process.env.BENCH_100K_DRAIN ?? 'backends';
 const dataPlane = process.env.BENCH_100K_DATA_PLANE ?? 'auto';
 if (drainEnv !== 'restart' && drainEnv !== 'backends') throw new Error(`BENCH_100K_DRAIN=${drainEnv}: expected restart or backends`);
 if (dataPlane !== 'auto' && dataPlane !== 'js' && dataPlane !== 'native') throw new Error(`BENCH_100K_DATA_PLANE=${dataPlane}: expected auto, js or native`);
@@ -86,10 +86,18 @@ async function main(): Promise<number> {
   let drain: DrainResult | undefined;
   try {
     stage = 'backends';
-    const backends = await startBackends(plan.backends, nofile);
+    const backends = await startBackends(plan.backends + plan.standbyBackends, nofile);
     children.push(...backends.children);
+    const serving = backends.urls.slice(0, plan.backends);
+    const standby = backends.urls.slice(plan.backends);
     stage = 'proxy';
-    fleet = await startProxyFleet({ workers: plan.workers, backends: backends.urls, sourceAddresses: plan.sourceAddresses, dataPlane: dataPlane as 'auto', nofile, execArgv: [...NODE_FLAGS, ...PROXY_FLAGS] });
+    const fleetOptions = { workers: plan.workers, backends: serving, sourceAddresses: plan.sourceAddresses, dataPlane: dataPlane as 'auto', nofile, execArgv: [...NODE_FLAGS, ...PROXY_FLAGS] };
+    // The cluster gives every worker 15 s to listen, all forked at once; on 2 busy cores that can run out. One more try.
+    fleet = await startProxyFleet(fleetOptions).catch((err: Error) => {
+      say(`switchboard did not start (${err.message}); trying once more`);
+      result.proxyStartRetried = err.message;
+      return startProxyFleet(fleetOptions);
+    });
     const f = fleet;
     children.push(f.child);
     if (!(await probe(f.port)).ok) throw new Error('probe through the proxy failed before the run');
@@ -97,7 +105,7 @@ async function main(): Promise<number> {
     const base = f.sample();
     result.proxyProcesses = `${base.length} (primary + ${base.length - 1} workers)`;
     result.rssStartMiB = fmt(sum(base, (p) => p.rss) / 2 ** 20, 1);
-    say(`switchboard on :${f.port} (admin :${f.adminPort}), ${base.length} processes, RSS ${result.rssStartMiB} MiB in all; backends ${backends.urls.map((u) => u.split(':').at(-1)).join(', ')}`);
+    say(`switchboard on :${f.port} (admin :${f.adminPort}), ${base.length} processes, RSS ${result.rssStartMiB} MiB in all; backends ${serving.map((u) => u.split(':').at(-1)).join(', ')}${standby.length > 0 ? `, standby ${standby.map((u) => u.split(':').at(-1)).join(', ')}` : ''}`);
 
     stage = 'clients';
     const configs: ScaleClientConfig[] = plan.clientAddresses.map((localAddresses, id) => ({
@@ -169,7 +177,7 @@ async function main(): Promise<number> {
     const drainTimeout = left(60);
     drain =
       drainMethod === 'backends'
-        ? await drainBackendsInHalves(f, lgs, drainTimeout, say)
+        ? await switchBackends(f, lgs, standby, drainTimeout, say)
         : await rollingRestart(f, lgs, () => triggerRollingRestart(f), drainTimeout, say);
     result.drainMethod = drain.method;
     result.drain = `${fmtInt(drain.drained)} live connections closed with 1012 (and ${fmtInt(drain.drainedBeforeLive)} reopens closed with 1012 before their echo, retried), ${fmtInt(drain.reopened)} reopened and echo-checked, live ${fmtInt(drain.liveBefore)} -> ${fmtInt(drain.liveAfter)}; ${drain.complete ? `all back ${fmt((drain.doneAt - drain.startedAt) / 1000, 1)} s after the first request` : 'NOT complete'}`;
