@@ -79,17 +79,23 @@ export class LoadGenerators {
     return (await Promise.all(answers)) as unknown as T[];
   }
 
-  async status(): Promise<Total> {
-    return addUp(await this.ask<ClientStatus>({ type: 'status' }, 'status', 10_000));
+  /** Every load generator's status, added up. Generous timeout: one busy with ~14,000 closes and reopens at once on
+   * a loaded machine took more than 10 s to answer. */
+  async status(timeoutMs = 60_000): Promise<Total> {
+    return addUp(await this.ask<ClientStatus>({ type: 'status' }, 'status', timeoutMs));
   }
 
   /** Polls every `everyMs` until `done(total)` or `timeoutMs`; returns the last total and whether it was met. */
   async waitFor(done: (t: Total) => boolean, timeoutMs: number, everyMs = 250, onPoll?: (t: Total) => void): Promise<{ total: Total; met: boolean }> {
     const until = Date.now() + timeoutMs;
-    let total = await this.status();
+    let total = await this.status(Math.max(1000, until - Date.now()));
     while (!done(total) && Date.now() < until) {
       await sleep(everyMs);
-      total = await this.status();
+      try {
+        total = await this.status(Math.max(1000, until - Date.now()));
+      } catch {
+        continue; // a load generator too busy to answer in time: ask again while time is left
+      }
       onPoll?.(total);
     }
     return { total, met: done(total) };

@@ -185,7 +185,7 @@ async function main(): Promise<number> {
     say(`drain: ${result.drain}`);
 
     stage = 'verify';
-    const vs = await lgs.ask<Verified>({ type: 'verify', perSecond: 5000, maxSeconds: Math.min(120, left(40) / 1000) }, 'verified', left(30));
+    const vs = await lgs.ask<Verified>({ type: 'verify', perSecond: 2000, maxSeconds: Math.min(120, left(40) / 1000) }, 'verified', left(30));
     const v = { sent: vs.reduce((a, x) => a + x.sent, 0), ok: vs.reduce((a, x) => a + x.ok, 0), p99: Math.max(...vs.map((x) => x.p99ms)) };
     result.verify = `${fmtInt(v.ok)} of ${fmtInt(v.sent)} live connections echoed after the drain (p99 ${fmt(v.p99, 0)} ms)`;
     say(`verify: ${result.verify}`);
