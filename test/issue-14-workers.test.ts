@@ -263,3 +263,45 @@ test('a worker that cannot listen fails createCluster() with the reason, and no 
   expect(forked).toHaveLength(2);
   await waitFor(() => forked.every((pid) => !isAlive(pid)), 5000, 'workers gone');
 });
+
+test('the primary admin API: token required, writes fanned out to every worker, /api/workers and a rolling restart by POST', async () => {
+  const a = await startBackend(res, 'a');
+  const b = await startBackend(res, 'b');
+  const cluster = await startCluster(res, { backends: [spec(a), spec(b)] }, { workers: 2 });
+  const server = createServer(cluster.admin({ token: 'cluster-secret' }));
+  const adminPort = await listenLocal(res, server);
+  const admin = (path: string, init: { method?: string; body?: string; token?: boolean } = {}): ReturnType<typeof httpRequest> =>
+    httpRequest(`http://127.0.0.1:${adminPort}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { ...(init.token !== false && { authorization: 'Bearer cluster-secret' }), ...(init.body !== undefined && { 'content-type': 'application/json' }) },
+      ...(init.body !== undefined && { body: init.body }),
+    });
+
+  expect((await admin('/api/backends', { token: false })).status).toBe(401);
+  const sockets = await openMany(`ws://127.0.0.1:${cluster.address.port}/`, 4);
+  const listed = JSON.parse((await admin('/api/connections?limit=2')).body) as { total: number; connections: { worker: number }[]; missingWorkers: number[] };
+  expect(listed.total).toBe(4);
+  expect(listed.connections).toHaveLength(2);
+  expect(listed.missingWorkers).toEqual([]);
+  const one = cluster.workers()[0]!.id;
+  const ofOne = JSON.parse((await admin(`/api/connections?worker=${one}`)).body) as { connections: { worker: number }[] };
+  expect(ofOne.connections.length).toBeGreaterThan(0);
+  expect(ofOne.connections.every((c) => c.worker === one)).toBe(true);
+
+  expect((await admin('/api/backends/b/weight', { method: 'POST', body: '{"weight":4}' })).status).toBe(200);
+  expect((await admin('/api/backends/nope/weight', { method: 'POST', body: '{"weight":4}' })).status).toBe(404);
+  const view = JSON.parse((await admin('/api/backends')).body) as { backends: { id: string; weight: number; url?: string; byWorker: unknown[] }[] };
+  expect(view.backends.find((x) => x.id === 'b')).toMatchObject({ weight: 4, url: `${b.url}/` });
+  expect(view.backends.every((x) => x.byWorker.length === 2)).toBe(true);
+  expect((await admin('/metrics')).body).toMatch(/^switchboard_backend_weight\{route="default",backend="b"\} 4$/m);
+
+  const before = (JSON.parse((await admin('/api/workers')).body) as { workers: { id: number; state: string }[] }).workers;
+  expect(before.map((w) => w.state)).toEqual(['listening', 'listening']);
+  const codes = sockets.map((ws) => once(ws, 'close').then(([code]) => code as number));
+  expect((await admin('/api/workers/rolling-restart', { method: 'POST', body: '{}' })).status).toBe(202);
+  expect(await Promise.all(codes)).toEqual([1012, 1012, 1012, 1012]);
+  await waitFor(() => cluster.workers().length === 2 && cluster.workers().every((w) => w.state === 'listening' && !before.some((o) => o.id === w.id)), 15_000, 'two new workers');
+  const weights = (await cluster.backends()).map((x) => [x.id, x.weight]);
+  expect(weights).toEqual([['a', 1], ['b', 4]]);
+  await tableEmpty(cluster);
+});

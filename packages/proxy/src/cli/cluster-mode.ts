@@ -111,8 +111,9 @@ async function runPrimary(args: CliArgs, first: Settings, log: Log): Promise<voi
       return log(`rolling restart refused: the config file would not start a worker: ${(err as Error).message}`);
     }
     log(`SIGUSR2: rolling restart of ${machine.workers().length} workers`);
+    const started = Date.now();
     machine.rollingRestart().then(
-      () => log(`rolling restart done: workers ${machine.workers().map((x) => x.id).join(', ')}`),
+      () => log(`rolling restart done in ${Date.now() - started} ms: workers ${machine.workers().map((x) => x.id).join(', ')}`),
       (err: unknown) => log(`rolling restart stopped: ${(err as Error).message}`),
     );
   });

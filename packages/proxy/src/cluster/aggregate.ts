@@ -15,8 +15,11 @@ import type { BackendState } from '../strategies/strategy';
  * @example
  * ```ts
  * import type { ClusterConnectionRecord } from '@switchboard/proxy';
- * const perWorker = (records: ClusterConnectionRecord[]) =>
- *   Map.groupBy(records, (r) => r.worker);
+ * const perWorker = (records: ClusterConnectionRecord[]): Map<number, number> => {
+ *   const counts = new Map<number, number>();
+ *   for (const r of records) counts.set(r.worker, (counts.get(r.worker) ?? 0) + 1);
+ *   return counts;
+ * };
  * ```
  * @group Cluster
  */

@@ -6,7 +6,7 @@
  */
 import type { Family } from '../admin/metric-families';
 import type { FromEach } from './aggregate';
-import type { WorkerInfo } from './primary';
+import type { WorkerInfo } from './cluster-types';
 
 const STATES = ['starting', 'listening', 'retiring'] as const;
 

@@ -59,7 +59,7 @@ export type ClusterHandle = Cluster | ClusterWorker;
  */
 export function createCluster(options: ProxyOptions, clusterOptions: ClusterOptions): Promise<ClusterHandle> {
   const resolved = resolveClusterOptions(clusterOptions);
-  if (!cluster.isPrimary) return startWorker(options, resolved);
+  if (!cluster.isPrimary) return startWorker(options);
   // One random sticky-cookie secret for every worker of this primary (when the options give none),
   // set here too so that validating the options below does not warn about a per-process secret.
   const secret = (process.env[CLUSTER_SECRET_ENV] ??= randomBytes(32).toString('base64'));

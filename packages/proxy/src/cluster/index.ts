@@ -4,7 +4,8 @@
  * @module
  */
 export { createCluster, type ClusterHandle } from './create-cluster';
-export { Cluster, type ClusterEvents, type WorkerInfo, type WorkerState } from './primary';
+export { Cluster } from './primary';
+export type { ClusterEvents, WorkerInfo, WorkerState } from './cluster-types';
 export { ClusterWorker, type ClusterWorkerEvents } from './worker';
 export type { ClusterOptions } from './cluster-options';
 export type { ClusterBackendSnapshot, ClusterConnectionRecord } from './aggregate';

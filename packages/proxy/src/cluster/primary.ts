@@ -4,9 +4,8 @@
  * IPC and the answers merged.
  * @module
  */
-import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { DrainOptions, RouteSelector } from '../create-proxy';
 import { renderExposition, type Family } from '../admin/metric-families';
 import type { AdminHandler, AdminOptions } from '../admin/admin-router';
@@ -15,94 +14,18 @@ import type { ResolvedClusterOptions } from './cluster-options';
 import { mergeBackends, mergeConnections, mergeFamilies, type ClusterBackendSnapshot, type ClusterConnectionRecord, type FromEach } from './aggregate';
 import { clusterFamilies } from './cluster-metrics';
 import { createClusterAdminHandler } from './cluster-admin';
-import { isClusterMessage, TAG, type FromWorker, type RuntimeChange, type ToWorker, type WireError, type WorkerAnswers, type WorkerRequest } from './messages';
+import { TAG, type FromWorker, type RuntimeChange, type ToWorker, type WorkerAnswers, type WorkerRequest } from './messages';
+import { forkSlot, type Slot } from './worker-slot';
 import { NoAnswer, RequestTracker } from './requests';
 import { RespawnBackoff } from './respawn';
 import { rollWorkers } from './rolling-restart';
 import { CountsHub } from './shared-counts';
-
-/**
- * Where a worker is in its life: forked and not yet listening, serving, or retiring (closing after a
- * rolling restart or {@link Cluster.close}).
- *
- * @example
- * ```ts
- * import type { WorkerState } from '@switchboard/proxy';
- * const serving = (s: WorkerState) => s === 'listening';
- * ```
- * @group Cluster
- */
-export type WorkerState = 'starting' | 'listening' | 'retiring';
-
-/**
- * One worker as {@link Cluster.workers} lists it.
- *
- * @example
- * ```ts
- * import type { WorkerInfo } from '@switchboard/proxy';
- * const line = (w: WorkerInfo) => `worker ${w.id} (pid ${w.pid}) ${w.state}`;
- * ```
- * @group Cluster
- */
-export interface WorkerInfo {
-  readonly id: number;
-  readonly pid: number | undefined;
-  readonly state: WorkerState;
-  /** When it was forked (ms since the epoch). */
-  readonly startedAt: number;
-}
-
-/**
- * Events of a {@link Cluster} (the primary's handle).
- *
- * @example
- * ```ts
- * import type { ClusterEvents } from '@switchboard/proxy';
- * type ExitListener = (...args: ClusterEvents['workerExit']) => void;
- * ```
- * @group Cluster
- */
-export interface ClusterEvents {
-  /** A worker listens on the shared port. */
-  workerListening: [id: number];
-  /** A worker was asked to retire (rolling restart or close); it accepts nothing new from now on. */
-  workerRetiring: [id: number];
-  /** A worker's process exited; `replaced` says whether a new worker will be forked for it. */
-  workerExit: [id: number, code: number | null, signal: string | null, replaced: boolean];
-  /** A worker did not answer a request in time (`requestTimeout`); the answer was given without it. */
-  requestTimeout: [id: number, op: WorkerRequest['op']];
-}
-
-interface Slot {
-  readonly worker: Worker;
-  readonly id: number;
-  readonly startedAt: number;
-  state: WorkerState;
-  initSent: boolean;
-  /** Set when the primary decided this worker ends: its exit is not a crash. */
-  retired: boolean;
-  failure: WireError | undefined;
-  readonly listening: Promise<void>;
-  settleListening(err?: Error): void;
-  readonly exited: Promise<void>;
-}
+import { freePort, type ClusterEvents, type WorkerInfo } from './cluster-types';
 
 /** Answers from the workers that gave one, and the ids of those that did not. @internal */
 export interface Collected<T> {
   readonly answers: FromEach<T>[];
   readonly missing: number[];
-}
-
-/** A port free on `host` now (the kernel's pick for port 0, released at once). */
-function freePort(host: string | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen({ port: 0, ...(host !== undefined && { host }) }, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** How long a retiring worker may outlive its retire timeout before it is killed, in ms. */
@@ -197,28 +120,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /** Forks one worker; resolves once it listens. */
   #spawn(): Promise<Slot> {
-    const { exec, args } = this.#options;
-    cluster.setupPrimary({ serialization: 'advanced', ...(exec !== undefined && { exec }), ...(args !== undefined && { args: [...args] }) });
-    const worker = cluster.fork(this.#env);
-    let settle!: (err?: Error) => void;
-    const listening = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
-    listening.catch(() => undefined);
-    const slot: Slot = { worker, id: worker.id, startedAt: Date.now(), state: 'starting', initSent: false, retired: false, failure: undefined, listening, settleListening: settle, exited: new Promise((r) => worker.once('exit', () => r())) };
+    const slot = forkSlot(this.#options, this.#env, {
+      message: (message, startTimer) => this.#onMessage(slot, message, startTimer),
+      exit: (code, signal) => this.#onExit(slot, code, signal),
+    });
     this.#slots.set(slot.id, slot);
-    const startTimer = setTimeout(() => {
-      slot.failure ??= { name: 'Error', message: `worker did not listen within ${this.#options.startTimeout} ms` };
-      worker.process.kill('SIGKILL');
-    }, this.#options.startTimeout);
-    // IPC write errors after a worker died: its exit is what counts.
-    worker.on('error', () => undefined);
-    worker.on('message', (message: unknown) => {
-      if (isClusterMessage<FromWorker>(message)) this.#onMessage(slot, message, startTimer);
-    });
-    worker.once('exit', (code: number | null, signal: string | null) => {
-      clearTimeout(startTimer);
-      this.#onExit(slot, code, signal);
-    });
-    return listening.then(() => slot);
+    return slot.listening.then(() => slot);
   }
 
   #onMessage(slot: Slot, message: FromWorker, startTimer: NodeJS.Timeout): void {

@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { createProxy, type Proxy } from '../create-proxy';
 import type { ProxyOptions } from '../options';
 import { internalsOf } from '../proxy-internals';
-import type { ResolvedClusterOptions } from './cluster-options';
 import { isClusterMessage, TAG, toWire, type FromWorker, type RuntimeChange, type ToWorker, type WorkerRequest } from './messages';
 import { CountsReporter } from './shared-counts';
 
@@ -127,11 +126,12 @@ function awaitInit(): Promise<Extract<ToWorker, { kind: 'init' }>> {
 }
 
 /**
- * Runs this process as a cluster worker. The primary's `init` decides the port and the timings;
- * `resolved` (this script's own cluster options) only sets the retire timeout used if the primary vanishes.
+ * Runs this process as a cluster worker. The primary's `init` decides the port and the timings (this
+ * script's own cluster options were validated by createCluster and are not needed here). If the primary
+ * dies, node:cluster exits the worker at once when the IPC channel closes.
  * @internal
  */
-export async function startWorker(options: ProxyOptions, resolved: ResolvedClusterOptions): Promise<ClusterWorker> {
+export async function startWorker(options: ProxyOptions): Promise<ClusterWorker> {
   const id = cluster.worker?.id ?? 0;
   let proxy: Proxy;
   try {
@@ -184,8 +184,6 @@ export async function startWorker(options: ProxyOptions, resolved: ResolvedClust
       );
     }
   });
-  // The primary is gone (killed, crashed): nobody will replace or retire this worker, so close as on SIGTERM.
-  process.on('disconnect', () => retire(1001, resolved.retireTimeout));
   reporter.flushNow();
   send({ tag: TAG, kind: 'listening', address: address.address, port: address.port, family: address.family });
   return handle;
