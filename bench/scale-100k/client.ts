@@ -132,7 +132,7 @@ function openSlot(slot: number): Promise<'live' | 'failed' | 'drained'> {
     ws.on('error', (err: Error & { code?: string }) => {
       if (settled) return;
       const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
-      const kind = /timeout/i.test(err.message)
+      const kind = /time(d )?out/i.test(err.message)
         ? 'handshake-timeout'
         : status !== undefined
           ? `handshake-http-${status}`

@@ -110,12 +110,25 @@ export async function rollingRestart(
   const steps = [how];
   let lastLog = Date.now();
   let replacedAt = 0;
+  let workerSet = '';
+  let workerSetSince = Date.now();
+  let stalled = false;
   const allReplaced = (): boolean => {
-    if (replacedAt === 0 && fleet.workerPids().every((pid) => !oldWorkers.has(pid))) replacedAt = Date.now();
+    const pids = fleet.workerPids();
+    if (replacedAt === 0 && pids.every((pid) => !oldWorkers.has(pid))) replacedAt = Date.now();
+    const set = [...pids].sort().join(',');
+    if (set !== workerSet) [workerSet, workerSetSince] = [set, Date.now()];
     return replacedAt !== 0;
   };
+  // The cluster stops a restart when a replacement fails to start (its log says why); old workers then keep
+  // serving. Every client back and no worker replaced for a minute: stop waiting, and say so.
   const w = await clients.waitFor(
-    (t) => allReplaced() && allBack(before, before.live)(t),
+    (t) => {
+      const back = allBack(before, before.live)(t);
+      if (allReplaced()) return back;
+      stalled = back && Date.now() - workerSetSince > 60_000;
+      return stalled;
+    },
     timeoutMs,
     500,
     (t) => {
@@ -126,18 +139,18 @@ export async function rollingRestart(
       say(`rolling restart: ${fresh} new workers, ${t.drained - before.drained} closed with 1012, ${t.reopened - before.reopened} reopened, ${t.live} live, max worker fds ${Math.max(...procs.map((p) => p.fds))}`);
     },
   );
-  steps.push(replacedAt === 0 ? 'old workers still running at the deadline' : `every old worker gone ${((replacedAt - startedAt) / 1000).toFixed(1)} s after the request (seen within 0.5 s)`);
+  steps.push(replacedAt === 0 ? `${fleet.workerPids().filter((pid) => oldWorkers.has(pid)).length} old workers still running ${stalled ? 'after a minute without a replacement: the restart stopped (see the CLI log)' : 'at the deadline'}` : `every old worker gone ${((replacedAt - startedAt) / 1000).toFixed(1)} s after the request (seen within 0.5 s)`);
   steps.push(w.met ? `every client back` : `NOT complete within the deadline (live ${w.total.live}, pending ${w.total.pending})`);
   return {
     method: 'rolling restart of the workers',
     startedAt,
-    doneAt: w.met ? w.total.lastReopenAt : 0,
+    doneAt: w.met && !stalled ? w.total.lastReopenAt : 0,
     liveBefore: before.live,
     drained: w.total.drained - before.drained,
     drainedBeforeLive: w.total.drainedBeforeLive - before.drainedBeforeLive,
     reopened: w.total.reopened - before.reopened,
     liveAfter: w.total.live,
-    complete: w.met,
+    complete: w.met && !stalled,
     steps,
   };
 }

@@ -81,7 +81,7 @@ export function rollingRestartPeak(connections: number, workers: number): number
 
 /**
  * Connections one process can hold at `fdsPerConn` descriptors each, keeping 15% spare: node:cluster's
- * round-robin left one worker 7.6% over the mean at 30,000, and during a drain the old sockets are still
+ * round-robin left one worker 7% over the mean at 30,000, and during a drain the old sockets are still
  * closing while their clients reconnect.
  */
 function capacity(nofile: number, fdsPerConn: number): number {
