@@ -1,281 +1,227 @@
 /**
- * bench/scale-100k (`npm run bench:100k`, not part of `npm run bench`): 100,000 concurrent WebSockets
- * through one Switchboard process to 2 backends on this machine, then one small echo on each.
+ * bench/scale-100k (`npm run bench:100k`, not part of `npm run bench`): 100,000 concurrent WebSockets through
+ * one Switchboard port on this machine, every one echo-checked, then all of them closed with 1012 and
+ * reconnected, then echo-checked again.
  *
- * Processes: 2 backends (bench/suite/backend.js), 1 Switchboard (bench/ws-echo/proxy-switchboard.js with
- * both backends and `sourceAddresses` 127.0.1.2-127.0.1.9), 2 load generators (bench/suite/conn-load.js,
- * 50,000 connections each, source addresses rotated over 127.0.2.x / 127.0.3.x). Every process gets
- * its own `ulimit -n`; nothing system-wide is changed.
+ * No process here may hold more than 20,000 descriptors (hard `nofile`), so the run spreads every side over
+ * processes (plan.ts): Switchboard's own workers (`switchboard --workers N`, one listening port), echo
+ * backends (bench/suite/backend.js), load generators (client.ts) on their own 127.0.x.y source addresses;
+ * the proxy reaches the backends from `sourceAddresses` 127.0.1.x. Nothing system-wide is changed.
  *
- * Reported: proxy RSS before/after and per connection, time to establish, echo latency, and whether the
- * proxy stayed responsive: an HTTP probe (fresh connection, GET through the proxy) every second during
- * the whole run, with its latency. Bounded: BENCH_100K_DEADLINE seconds overall (default 600; the run
- * gives up cleanly, reports how far it got, and kills every child).
+ * Reported: RSS summed over the proxy's processes (primary + workers) at start, with everything open and
+ * after the drain, per connection; descriptors per worker; time to open; time for the drain (rolling
+ * restart, or backend drains through the admin API) until every client is back; failures by kind;
+ * responsiveness (an HTTP GET through the proxy on a fresh connection every second).
  *
- * Environment: BENCH_100K_CONNECTIONS (100000, 1000..200000), BENCH_100K_CONCURRENCY (handshakes in
- * flight per load generator, 200), BENCH_100K_ECHO_RATE (echo messages started per second per load
- * generator, 10000), BENCH_100K_DEADLINE (600).
+ * Environment: BENCH_100K_CONNECTIONS (100000, 1000..200000), BENCH_100K_WORKERS (computed; 0 = no
+ * --workers flag), BENCH_100K_DRAIN (backends: blue/green switch, the default | restart: rolling restart), BENCH_100K_DATA_PLANE (auto | js | native),
+ * BENCH_100K_CONCURRENCY (handshakes in flight per load generator, 400 / load generators), BENCH_100K_DEADLINE
+ * (1800 s; a hard kill timer fires 120 s after it), BENCH_100K_PROXY_FLAGS (extra node flags for the proxy's processes).
  */
-import { request } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { loadavg as loadavgNow } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { canRaiseNofile, forkChild, hardNofile, killAllSync, stopChild, waitForMessage, type Child } from '../lib/children';
-import type { Message } from '../lib/ipc';
-import { cpuMicros, fdCount, rssBytes } from '../lib/proc';
-import { sleep } from '../lib/quiet';
-import { fmt, fmtInt, max, median } from '../lib/stats';
-import type { ConnLoadConfig } from '../suite/conn-load';
+import { stopChild, hardNofile, type Child } from '../lib/children';
 import { envInt } from '../lib/env';
 import { runMain } from '../lib/main';
-import { gitState } from '../lib/repo';
+import { killAllSync } from '../lib/children';
+import { cpuMicros, machineBusyMicros, rssBytes } from '../lib/proc';
+import { sleep } from '../lib/quiet';
+import { fmt, fmtInt } from '../lib/stats';
+import type { ScaleClientConfig, Verified } from './client';
+import { LoadGenerators, describeFailures, failureCount, addUp } from './clients';
+import { rollingRestart, switchBackends, type DrainResult } from './drain';
+import { startBackends, startProxyFleet, type ProcSample, type ProxyFleet } from './fleet';
+import { describePlan, makePlan } from './plan';
+import { probe, readKernel, writeReport, type Probe, type Sample } from './report';
 
-const RESULTS = resolve(__dirname, '../../results');
+const total = envInt('BENCH_100K_CONNECTIONS', 100_000, 1000, 200_000);
+const deadlineS = envInt('BENCH_100K_DEADLINE', 1800, 30, 3600);
+const workersEnv = process.env.BENCH_100K_WORKERS;
+const drainEnv = process.env.BENCH_100K_DRAIN ?? 'backends';
+const dataPlane = process.env.BENCH_100K_DATA_PLANE ?? 'auto';
+if (drainEnv !== 'restart' && drainEnv !== 'backends') throw new Error(`BENCH_100K_DRAIN=${drainEnv}: expected restart or backends`);
+if (dataPlane !== 'auto' && dataPlane !== 'js' && dataPlane !== 'native') throw new Error(`BENCH_100K_DATA_PLANE=${dataPlane}: expected auto, js or native`);
+const drainMethod: 'restart' | 'backends' = drainEnv;
+const nofile = Math.min(hardNofile() ?? 1024, 1_000_000);
+const plan = makePlan({ connections: total, nofile, drain: drainMethod, ...(workersEnv !== undefined && workersEnv !== '' && { workers: envInt('BENCH_100K_WORKERS', 1, 0, 64) }) });
+// Handshakes in flight per load generator: 400 in all by default, under the 511 backlog the CLI listens with
+// (Node's default), so a burst waits in the accept queue instead of losing SYNs to 1 s retransmits.
+const concurrency = envInt('BENCH_100K_CONCURRENCY', Math.max(16, Math.floor(400 / plan.clients)), 1, 2000);
+const NODE_FLAGS = ['--max-old-space-size=4096'];
+/** Extra node flags for the proxy's processes only (diagnostics: `--cpu-prof --cpu-prof-dir=/tmp/p`). */
+const PROXY_FLAGS = (process.env.BENCH_100K_PROXY_FLAGS ?? '').split(' ').filter((x) => x !== '');
 
-const wantedTotal = envInt('BENCH_100K_CONNECTIONS', 100_000, 1000, 200_000);
-let total = wantedTotal;
-const concurrency = envInt('BENCH_100K_CONCURRENCY', 200, 1, 2000);
-const echoRate = envInt('BENCH_100K_ECHO_RATE', 10_000, 100, 100_000);
-const deadlineS = envInt('BENCH_100K_DEADLINE', 600, 30, 1800);
-const LOADGENS = 2;
-let perLoadgen = Math.ceil(total / LOADGENS);
-const addrs = (prefix: string, from: number, count: number): string[] => Array.from({ length: count }, (_, i) => `${prefix}.${from + i}`);
-
-function readSys(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim().replace(/\s+/g, ' ');
-  } catch {
-    return 'unreadable';
-  }
+function cpuByRole(roles: Record<string, number[]>): Record<string, number> {
+  return Object.fromEntries(Object.entries(roles).map(([k, pids]) => [k, pids.reduce((a, pid) => a + (cpuMicros(pid) ?? 0), 0)]));
 }
 
-interface Probe {
-  t: number;
-  ms: number;
-  ok: boolean;
-}
-
-function probe(port: number): Promise<Probe> {
-  const t0 = performance.now();
-  return new Promise((resolveP) => {
-    const req = request({ host: '127.0.0.1', port, path: '/probe', agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolveP({ t: t0, ms: performance.now() - t0, ok: res.statusCode === 200 }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolveP({ t: t0, ms: performance.now() - t0, ok: false }));
-    req.end();
-  });
-}
+const sum = (ps: readonly ProcSample[], f: (p: ProcSample) => number): number => ps.reduce((a, p) => a + f(p), 0);
 
 async function main(): Promise<number> {
   const started = performance.now();
-  const deadline = started + deadlineS * 1000;
+  const deadline = Date.now() + deadlineS * 1000;
+  const left = (reserveS = 0): number => Math.max(1000, deadline - Date.now() - reserveS * 1000);
   const log: string[] = [];
   const say = (s: string): void => {
     const line = `[${fmt((performance.now() - started) / 1000, 0)} s] ${s}`;
     console.log(line);
     log.push(line);
   };
-  const kernel = {
-    ip_local_port_range: readSys('/proc/sys/net/ipv4/ip_local_port_range'),
-    somaxconn: readSys('/proc/sys/net/core/somaxconn'),
-    tcp_max_syn_backlog: readSys('/proc/sys/net/ipv4/tcp_max_syn_backlog'),
-    file_max: readSys('/proc/sys/fs/file-max'),
-    nr_open: readSys('/proc/sys/fs/nr_open'),
-    nf_conntrack_max: readSys('/proc/sys/net/netfilter/nf_conntrack_max'),
-    tcp_mem: readSys('/proc/sys/net/ipv4/tcp_mem'),
-  };
+  const kernel = readKernel();
   say(`kernel: ${JSON.stringify(kernel)}`);
-  let proxyNofile = 2 * total + 10_000;
-  let reduced = '';
-  if (!canRaiseNofile(proxyNofile)) {
-    // The proxy holds 2 descriptors per proxied WebSocket. Without the limit, run the most that fits
-    // (clearly labelled) so the rest of the path is still exercised, and say where 100k stopped.
-    const hard = hardNofile() ?? 1024;
-    const fits = Math.floor((Math.min(hard, 1_000_000) - 500) / 2 / 1000) * 1000;
-    reduced = `${fmtInt(wantedTotal)} connections need ~${fmtInt(2 * wantedTotal)} descriptors in the proxy; ulimit -n ${fmtInt(proxyNofile)} is refused here (hard nofile limit ${fmtInt(hard)}, and raising a hard limit needs CAP_SYS_RESOURCE, which this container does not grant). Reduced run: ${fmtInt(fits)} connections, the most that fit in ${fmtInt(hard)} descriptors.`;
-    say(reduced);
-    if (fits < 1000) throw new Error(reduced);
-    total = fits;
-    perLoadgen = Math.ceil(total / LOADGENS);
-    proxyNofile = Math.min(hard, 2 * total + 400);
-  }
-  const loadNofile = Math.min(hardNofile() ?? Infinity, perLoadgen + 10_000);
-  const backendNofile = Math.min(hardNofile() ?? Infinity, Math.ceil(total / 2) + 10_000);
+  say(`plan: ${describePlan(plan)}`);
+  if (drainMethod === 'restart' && plan.workers === 0) throw new Error('BENCH_100K_DRAIN=restart needs workers (BENCH_100K_WORKERS > 0)');
 
-  const children: Child[] = [];
-  let proxy: Child | undefined;
-  const probes: Probe[] = [];
-  const rssSeries: { s: number; rss: number; fds: number; open: number }[] = [];
   const result: Record<string, string> = {};
-  if (reduced !== '') result.reduced = reduced;
+  const loadavg = (): string => loadavgNow().map((x) => fmt(x, 1)).join(' / ');
+  result.loadAverageAtStart = `${loadavg()} (1 / 5 / 15 min, the whole machine: other agents' jobs included)`;
+  const probes: Probe[] = [];
+  const samples: Sample[] = [];
+  const children: Child[] = [];
+  let fleet: ProxyFleet | undefined;
+  let clients: LoadGenerators | undefined;
   let stage = 'start';
-  let probing = true;
-  let probeLoop: Promise<void> = Promise.resolve();
-  let opened = [0, 0];
+  let sampling = true;
+  let sampler: Promise<void> = Promise.resolve();
+  let drain: DrainResult | undefined;
   try {
-    // Backends.
-    const backendPorts: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const b = forkChild(`backend-${i}`, join(__dirname, '..', 'suite', 'backend.js'), [], [], {}, backendNofile);
-      children.push(b);
-      backendPorts.push((await waitForMessage<Message & { port: number }>(b, 'ready', 10_000)).port);
-    }
-    // The proxy: 8 source addresses x ~28k ports = ~225k backend connections possible.
-    const sourceAddresses = addrs('127.0.1', 2, 8);
-    proxy = forkChild(
-      'switchboard',
-      join(__dirname, '..', 'ws-echo', 'proxy-switchboard.js'),
-      [backendPorts.map((p) => `http://127.0.0.1:${p}`).join(','), JSON.stringify({ sourceAddresses })],
-      ['--max-old-space-size=8192'],
-      {},
-      proxyNofile,
-    );
-    children.push(proxy);
-    const port = (await waitForMessage<Message & { port: number }>(proxy, 'ready', 10_000)).port;
-    const proxyPid = proxy.pid;
-    const first = await probe(port);
-    if (!first.ok) throw new Error('probe through the proxy failed before the run');
-    await sleep(500);
-    const rss0 = rssBytes(proxyPid) ?? Number.NaN;
-    const cpu0 = cpuMicros(proxyPid) ?? Number.NaN;
-    say(`proxy pid ${proxyPid} on :${port}, backends :${backendPorts.join(', :')}; RSS at start ${fmt(rss0 / 2 ** 20, 1)} MiB; sourceAddresses ${sourceAddresses[0]}-${sourceAddresses.at(-1)}`);
+    stage = 'backends';
+    const backends = await startBackends(plan.backends + plan.standbyBackends, nofile);
+    children.push(...backends.children);
+    const serving = backends.urls.slice(0, plan.backends);
+    const standby = backends.urls.slice(plan.backends);
+    stage = 'proxy';
+    const fleetOptions = { workers: plan.workers, backends: serving, sourceAddresses: plan.sourceAddresses, dataPlane: dataPlane as 'auto', nofile, execArgv: [...NODE_FLAGS, ...PROXY_FLAGS] };
+    // The cluster gives every worker 15 s to listen, all forked at once; on 2 busy cores that can run out. One more try.
+    fleet = await startProxyFleet(fleetOptions).catch((err: Error) => {
+      say(`switchboard did not start (${err.message}); trying once more`);
+      result.proxyStartRetried = err.message;
+      return startProxyFleet(fleetOptions);
+    });
+    const f = fleet;
+    children.push(f.child);
+    if (!(await probe(f.port)).ok) throw new Error('probe through the proxy failed before the run');
+    await sleep(1500);
+    const base = f.sample();
+    result.proxyProcesses = `${base.length} (primary + ${base.length - 1} workers)`;
+    result.rssStartMiB = fmt(sum(base, (p) => p.rss) / 2 ** 20, 1);
+    say(`switchboard on :${f.port} (admin :${f.adminPort}), ${base.length} processes, RSS ${result.rssStartMiB} MiB in all; backends ${serving.map((u) => u.split(':').at(-1)).join(', ')}${standby.length > 0 ? `, standby ${standby.map((u) => u.split(':').at(-1)).join(', ')}` : ''}`);
 
-    probeLoop = (async () => {
-      for (let i = 0; probing && i < deadlineS + 60; i++) {
-        const p = await probe(port);
+    stage = 'clients';
+    const configs: ScaleClientConfig[] = plan.clientAddresses.map((localAddresses, id) => ({
+      id,
+      url: `ws://127.0.0.1:${f.port}/echo`,
+      connections: Math.min(plan.perClient, total - id * plan.perClient),
+      concurrency,
+      localAddresses,
+      handshakeTimeoutMs: 30_000,
+      echoTimeoutMs: 30_000,
+      maxAttempts: 5,
+    }));
+    clients = await LoadGenerators.start(configs, nofile, NODE_FLAGS);
+    children.push(...clients.children);
+    const lgs = clients;
+
+    sampler = (async () => {
+      for (let i = 0; sampling && i < deadlineS + 120; i++) {
+        const p = await probe(f.port);
         probes.push(p);
-        const rss = rssBytes(proxyPid);
-        if (rss !== undefined) rssSeries.push({ s: (performance.now() - started) / 1000, rss, fds: fdCount(proxyPid) ?? -1, open: opened[0]! + opened[1]! });
+        const procs = f.sample(i % 2 === 0);
+        const others = children.filter((c) => c !== f.child).map((c) => rssBytes(c.pid) ?? 0);
+        samples.push({ s: (performance.now() - started) / 1000, rss: sum(procs, (x) => x.rss), otherRss: others.reduce((a, b) => a + b, 0), maxFds: i % 2 === 0 ? Math.max(...procs.map((x) => x.fds)) : (samples.at(-1)?.maxFds ?? -1), procs: procs.length, live: lgs.lastTotal().live, stage });
         await sleep(Math.max(0, 1000 - p.ms));
       }
     })();
 
-    // Load generators.
-    const loadgens: Child[] = [];
-    for (let i = 0; i < LOADGENS; i++) {
-      const cfg: ConnLoadConfig = {
-        url: `ws://127.0.0.1:${port}/echo`,
-        connections: perLoadgen,
-        concurrency,
-        localAddresses: addrs(`127.0.${2 + i}`, 2, 4),
-        openTimeoutMs: Math.max(10_000, deadline - performance.now() - 90_000),
-        handshakeTimeoutMs: 30_000,
-      };
-      const lg = forkChild(`conn-load-${i}`, join(__dirname, '..', 'suite', 'conn-load.js'), [JSON.stringify(cfg)], ['--max-old-space-size=8192'], {}, loadNofile);
-      children.push(lg);
-      loadgens.push(lg);
-      await waitForMessage(lg, 'ready', 10_000);
-      lg.proc.on('message', (m: Message) => {
-        if (m?.type === 'progress') opened[i] = Number(m.opened);
-      });
-    }
     stage = 'opening';
-    const t0 = performance.now();
-    const openedMsgs = loadgens.map((lg) => waitForMessage<Message & { opened: number; failures: number; firstError: string; seconds: number; gaveUp: boolean }>(lg, 'opened', Math.max(15_000, deadline - performance.now() - 60_000)));
-    for (const lg of loadgens) lg.proc.send({ type: 'open' });
+    const roles = (): Record<string, number[]> => ({
+      primary: [f.child.pid],
+      workers: f.workerPids(),
+      backends: backends.children.map((c) => c.pid),
+      clients: lgs.children.map((c) => c.pid),
+    });
+    const cpu0 = cpuByRole(roles());
+    const machine0 = machineBusyMicros()!;
+    const t0 = Date.now();
     const progress = setInterval(() => {
-      const rss = rssBytes(proxyPid) ?? Number.NaN;
-      say(`opening: ${fmtInt(opened[0]! + opened[1]!)} open, proxy RSS ${fmt(rss / 2 ** 20, 0)} MiB, fds ${fdCount(proxyPid) ?? '?'}, last probe ${fmt(probes.at(-1)?.ms ?? Number.NaN, 1)} ms`);
+      const t = lgs.lastTotal();
+      const last = samples.at(-1);
+      say(`opening: ${fmtInt(t.live)} live, ${failureCount(t)} failures; proxy RSS ${fmt((last?.rss ?? Number.NaN) / 2 ** 20, 0)} MiB, max fds per process ${last?.maxFds ?? '?'}; last probe ${fmt(probes.at(-1)?.ms ?? Number.NaN, 0)} ms`);
     }, 10_000);
-    let os: Awaited<(typeof openedMsgs)[number]>[];
+    let opened;
     try {
-      os = await Promise.all(openedMsgs);
+      opened = addUp(await lgs.ask({ type: 'open' }, 'opened', left(90)));
     } finally {
       clearInterval(progress);
     }
-    opened = os.map((o) => o.opened);
-    const openSeconds = (performance.now() - t0) / 1000;
-    const nOpen = opened[0]! + opened[1]!;
-    const failures = os.reduce((a, o) => a + o.failures, 0);
-    const cpuOpen = (cpuMicros(proxyPid) ?? Number.NaN) - cpu0;
-    say(`opened ${fmtInt(nOpen)} of ${fmtInt(total)} in ${fmt(openSeconds, 1)} s (${fmtInt(nOpen / openSeconds)}/s), ${failures} failures${failures > 0 ? `: ${os.map((o) => o.firstError).filter((e) => e !== '').join('; ')}` : ''}; proxy CPU ${fmt(cpuOpen / nOpen, 0)} µs per handshake`);
-    result.opened = `${fmtInt(nOpen)} of ${fmtInt(total)}`;
-    result.openSeconds = fmt(openSeconds, 1);
-    result.failures = String(failures);
-    result.handshakeCpuUs = fmt(cpuOpen / nOpen, 0);
-    await sleep(3000);
-    const rss1 = rssBytes(proxyPid) ?? Number.NaN;
-    result.rssStartMiB = fmt(rss0 / 2 ** 20, 1);
-    result.rssOpenMiB = fmt(rss1 / 2 ** 20, 1);
-    result.perConnKB = fmt((rss1 - rss0) / nOpen / 1024, 2);
-    result.fds = String(fdCount(proxyPid) ?? '?');
-    say(`proxy RSS ${fmt(rss1 / 2 ** 20, 0)} MiB with ${fmtInt(nOpen)} open: ${result.perConnKB} KB per connection over the start; ${result.fds} fds`);
+    const openS = (Date.now() - t0) / 1000;
+    const cpu1 = cpuByRole(roles());
+    result.cpuPerOpen = Object.keys(cpu1).map((k) => `${k} ${fmt((cpu1[k]! - cpu0[k]!) / opened.live, 0)}`).join(', ') + ' µs per connection opened';
+    say(`CPU: ${result.cpuPerOpen}; machine busy ${fmt((machineBusyMicros()! - machine0) / (openS * 1e6) * 100, 0)}% of one core over the opening (all processes, ours and others)`);
+    result.opened = `${fmtInt(opened.live)} of ${fmtInt(total)} live and echo-checked`;
+    result.openSeconds = `${fmt(openS, 1)} s (${fmtInt(opened.live / openS)}/s)`;
+    result.openFailures = describeFailures(opened);
+    say(`opened ${result.opened} in ${result.openSeconds}; failures: ${result.openFailures}`);
 
-    stage = 'echo';
-    const echoed = loadgens.map((lg) => waitForMessage<Message & { sent: number; echoed: number; seconds: number; p50ms: number; p99ms: number; maxms: number; closedUnexpectedly: number }>(lg, 'echoed', 120_000));
-    const maxSeconds = Math.max(5, Math.min(90, (deadline - performance.now()) / 1000 - 30));
-    const cpuE0 = cpuMicros(proxyPid) ?? Number.NaN;
-    for (const lg of loadgens) lg.proc.send({ type: 'echo', perSecond: echoRate, maxSeconds });
-    const es = await Promise.all(echoed);
-    const cpuE = (cpuMicros(proxyPid) ?? Number.NaN) - cpuE0;
-    const sent = es.reduce((a, e) => a + e.sent, 0);
-    const got = es.reduce((a, e) => a + e.echoed, 0);
-    result.echo = `${fmtInt(got)} of ${fmtInt(sent)} echoed in ${fmt(max(es.map((e) => e.seconds)), 1)} s at up to ${fmtInt(echoRate * LOADGENS)} msg/s; round trip p50 ${fmt(max(es.map((e) => e.p50ms)), 1)} ms, p99 ${fmt(max(es.map((e) => e.p99ms)), 1)} ms, max ${fmt(max(es.map((e) => e.maxms)), 0)} ms; ${es.reduce((a, e) => a + e.closedUnexpectedly, 0)} connections closed unexpectedly; proxy CPU ${fmt(cpuE / Math.max(1, got), 1)} µs per echoed round trip`;
-    say(`echo: ${result.echo}`);
-    const rss2 = rssBytes(proxyPid) ?? Number.NaN;
-    result.rssAfterEchoMiB = fmt(rss2 / 2 ** 20, 1);
-    result.perConnAfterEchoKB = fmt((rss2 - rss0) / nOpen / 1024, 2);
-    say(`proxy RSS after the echo round ${result.rssAfterEchoMiB} MiB (${result.perConnAfterEchoKB} KB per connection)`);
-    stage = 'done';
+    stage = 'holding';
+    await sleep(3000);
+    const held = f.sample();
+    const rssHeld = sum(held, (p) => p.rss);
+    const workers = held.filter((p) => p.role === 'worker');
+    result.rssOpenMiB = fmt(rssHeld / 2 ** 20, 1);
+    result.perConnKB = fmt((rssHeld - sum(base, (p) => p.rss)) / opened.live / 1024, 2);
+    result.fdsPerProcess = `primary ${held.find((p) => p.role === 'primary')?.fds ?? '?'}; workers ${workers.map((p) => p.fds).join(', ') || '-'} (sum ${fmtInt(sum(workers, (p) => p.fds))} for ${fmtInt(opened.live)} connections)`;
+    say(`holding ${fmtInt(opened.live)}: proxy RSS ${result.rssOpenMiB} MiB in all, ${result.perConnKB} KB per connection over the start; fds ${result.fdsPerProcess}`);
+
+    stage = 'drain';
+    const drainTimeout = left(60);
+    drain =
+      drainMethod === 'backends'
+        ? await switchBackends(f, lgs, standby, drainTimeout, say)
+        : await rollingRestart(f, lgs, () => triggerRollingRestart(f), drainTimeout, say);
+    result.drainMethod = drain.method;
+    result.drain = `${fmtInt(drain.drained)} live connections closed with 1012 (and ${fmtInt(drain.drainedBeforeLive)} reopens closed with 1012 before their echo, retried), ${fmtInt(drain.reopened)} reopened and echo-checked, live ${fmtInt(drain.liveBefore)} -> ${fmtInt(drain.liveAfter)}; ${drain.complete ? `all back ${fmt((drain.doneAt - drain.startedAt) / 1000, 1)} s after the first request` : 'NOT complete'}`;
+    result.drainSteps = drain.steps.join('; ');
+    say(`drain: ${result.drain}`);
+
+    stage = 'verify';
+    const vs = await lgs.ask<Verified>({ type: 'verify', perSecond: 2000, maxSeconds: Math.min(120, left(40) / 1000) }, 'verified', left(30));
+    const v = { sent: vs.reduce((a, x) => a + x.sent, 0), ok: vs.reduce((a, x) => a + x.ok, 0), p99: Math.max(...vs.map((x) => x.p99ms)) };
+    result.verify = `${fmtInt(v.ok)} of ${fmtInt(v.sent)} live connections echoed after the drain (p99 ${fmt(v.p99, 0)} ms)`;
+    say(`verify: ${result.verify}`);
+    const after = f.sample();
+    result.rssAfterDrainMiB = fmt(sum(after, (p) => p.rss) / 2 ** 20, 1);
+    result.fdsAfterDrain = after.map((p) => p.fds).join(', ');
+    const final = await lgs.status();
+    result.failures = describeFailures(final);
+    result.loadAverageAtEnd = loadavg();
+    stage = final.live === total && failureCount(final) === 0 && drain.complete && v.ok === total ? 'done' : 'incomplete';
   } catch (err) {
     say(`stopped at stage '${stage}': ${(err as Error).message}`);
     result.stoppedAt = `${stage}: ${(err as Error).message}`;
   } finally {
-    probing = false;
-    await Promise.race([probeLoop, sleep(6000)]);
-    for (const c of [...children].reverse()) await stopChild(c, 15_000);
+    sampling = false;
+    await Promise.race([sampler, sleep(6000)]);
+    // Clients first: the proxy and backends then have nothing left to drain.
+    for (const c of [...(clients?.children ?? [])]) await stopChild(c, 10_000);
+    await fleet?.stop();
+    for (const c of children) await stopChild(c, 10_000);
   }
-  const ok = probes.filter((p) => p.ok);
-  const lat = ok.map((p) => p.ms);
-  const worst = [...lat].sort((a, b) => b - a).slice(0, 3);
-  result.probes = `${ok.length} of ${probes.length} probes answered; latency median ${fmt(median(lat), 1)} ms, max ${fmt(max(lat), 0)} ms (worst three ${worst.map((x) => fmt(x, 0)).join(', ')} ms)`;
-  say(`probes: ${result.probes}`);
-  const head = gitState();
-  const md = [
-    '# scale-100k (latest run)',
-    '',
-    `Command: \`npm run bench:100k\` (BENCH_100K_CONNECTIONS=${wantedTotal}, run with ${total}, concurrency ${concurrency} per load generator, echo rate ${echoRate}/s per load generator, deadline ${deadlineS} s).`,
-    `Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}; Switchboard at ${head}; ${new Date().toISOString()}.`,
-    '',
-    `Kernel settings read: ${Object.entries(kernel).map(([k, v]) => `${k} = ${v}`).join('; ')}. Per-process nofile: proxy ${proxyNofile}, each load generator ${loadNofile}, each backend ${backendNofile} (bash \`ulimit -n\` in the child).`,
-    '',
-    '| measure | value |',
-    '|---|---|',
-    ...Object.entries(result).map(([k, v]) => `| ${k} | ${v} |`),
-    '',
-    'Proxy RSS / fds during the run (every ~10th sample):',
-    '',
-    '| s | open (load generators\' last progress) | proxy RSS MiB | proxy fds |',
-    '|---:|---:|---:|---:|',
-    ...rssSeries.filter((_, i) => i % 10 === 0 || i === rssSeries.length - 1).map((r) => `| ${fmt(r.s, 0)} | ${fmtInt(r.open)} | ${fmt(r.rss / 2 ** 20, 0)} | ${r.fds} |`),
-    '',
-    'Log:',
-    '',
-    '```',
-    ...log,
-    '```',
-    '',
-  ].join('\n');
-  mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'scale-100k-latest.md'), md);
-  console.log('written: bench/results/scale-100k-latest.md');
+  writeReport({ result, probes, samples, log, kernel, plan, settings: { total, concurrency, deadlineS, drainMethod, dataPlane } });
   return stage === 'done' ? 0 : 1;
 }
 
-process.on('exit', killAllSync);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAllSync();
-    process.exit(130);
-  });
+/** Asks the cluster's primary for a rolling restart through its admin API (SIGUSR2 does the same). */
+async function triggerRollingRestart(f: ProxyFleet): Promise<string> {
+  const r = await f.admin('POST', '/api/workers/rolling-restart', {});
+  if (r.status !== 202) throw new Error(`admin POST /api/workers/rolling-restart: ${r.status} ${JSON.stringify(r.body)}`);
+  return `POST /api/workers/rolling-restart -> ${r.status}`;
 }
+
 const hard = setTimeout(() => {
   console.error('scale-100k: hard deadline passed; killing every child');
   killAllSync();
   process.exit(2);
-}, (envInt('BENCH_100K_DEADLINE', 600, 30, 1800) + 120) * 1000);
+}, (deadlineS + 120) * 1000);
 hard.unref();
 runMain(main);
