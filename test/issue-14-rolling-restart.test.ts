@@ -24,6 +24,8 @@ afterEach(() => res.cleanup());
 class ReconnectingClient {
   ws: WebSocket | undefined;
   reconnects = 0;
+  /** True once the current connection has answered its echo check (an open socket may still be waiting for it). */
+  checked = false;
   failures: string[] = [];
   #stopped = false;
 
@@ -34,11 +36,13 @@ class ReconnectingClient {
     // A handshake that never completes fails after 5 s instead of hanging the test.
     const ws = new WebSocket(this.url, { handshakeTimeout: 5000 });
     this.ws = ws;
+    this.checked = false;
     ws.on('error', () => undefined);
     try {
       await once(ws, 'open');
       const echoed = await roundTrip(ws, 'are you there');
       if (echoed !== 'are you there') this.failures.push(`echo: ${echoed}`);
+      this.checked = true;
     } catch (err) {
       this.failures.push((err as Error).message);
       return;
@@ -109,7 +113,8 @@ test('rolling restart of 2 workers with 20 live clients: every 1012 reconnect su
   expect(after.some((w) => before.includes(w.id))).toBe(false);
   expect(fewest).toBe(2);
   // Every client saw at least one 1012 and came back; none failed.
-  await waitFor(() => clients.every((c) => c.ws?.readyState === WebSocket.OPEN), 10_000, 'every client reconnected');
+  // Open and echo-checked: an open socket whose check is still in flight would take the next echo for its own.
+  await waitFor(() => clients.every((c) => c.checked && c.ws?.readyState === WebSocket.OPEN), 10_000, 'every client reconnected');
   expect(clients.flatMap((c) => c.failures)).toEqual([]);
   expect(fresh.flatMap((c) => c.failures)).toEqual([]);
   expect(fresh.length).toBeGreaterThan(5);

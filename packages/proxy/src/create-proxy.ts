@@ -149,6 +149,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     return all;
   }
 
+  #liveCount(): number {
+    let n = 0;
+    for (const r of this.#routes.values()) n += r.live.size;
+    return n;
+  }
+
   #requireRoute(id: string | undefined): Route {
     const route = this.#routes.get(id ?? DEFAULT_ROUTE);
     if (route === undefined) throw new InvalidOptionError(`no route with id ${JSON.stringify(id ?? DEFAULT_ROUTE)}`);
@@ -654,7 +660,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   #shutdown(graceful: boolean, closeTimeout: number, code: number): Promise<void> {
     const listeners = this.#listeners;
     this.#listeners = [];
-    return shutdown({ listeners, shared: this.#shared, dataPlane: this.#dataPlane, routes: this.#routes.values(), waiters: this.#waiters, live: () => this.#live() }, graceful, closeTimeout, code);
+    return shutdown({ listeners, shared: this.#shared, dataPlane: this.#dataPlane, routes: this.#routes.values(), waiters: this.#waiters, live: () => this.#live(), liveCount: () => this.#liveCount() }, graceful, closeTimeout, code);
   }
 }
 
