@@ -6,6 +6,7 @@ import { BearerAuth } from './auth';
 import { DASHBOARD_HTML } from './dashboard-page';
 import { AdminFeed } from './feed';
 import { AdminHttpError } from './json-body';
+import { matchBackendPath } from './backend-path';
 
 /**
  * Options of {@link Proxy.admin}.
@@ -163,15 +164,9 @@ export function createAdminHandler(proxy: Proxy, options: AdminOptions): AdminHa
       if (method === 'POST') return addBackend(proxy, req, bodyLimit);
       throw new AdminHttpError(405, 'use GET or POST');
     }
-    const match = /^\/api\/backends\/([^/]+)(?:\/(drain|undrain|weight))?$/.exec(path);
-    if (match !== null) {
-      let id: string;
-      try {
-        id = decodeURIComponent(match[1]!);
-      } catch {
-        throw new AdminHttpError(400, 'backend id is not valid percent-encoding');
-      }
-      const action = match[2];
+    const backend = matchBackendPath(path);
+    if (backend !== undefined) {
+      const { id, action } = backend;
       if (action === undefined) {
         if (method === 'DELETE') return removeBackend(proxy, id, url.searchParams);
         throw new AdminHttpError(405, 'use DELETE');

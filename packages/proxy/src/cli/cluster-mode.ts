@@ -20,6 +20,7 @@ import { loadSettings, type Settings } from './config';
 import { describeListenError } from './listen-error';
 import { applyReload, planReload, runningAfter } from './reload';
 import { watchConfig } from './watch';
+import { stopOnSignals } from './stop-signals';
 
 type Log = (line: string) => void;
 
@@ -118,33 +119,16 @@ async function runPrimary(args: CliArgs, first: Settings, log: Log): Promise<voi
     );
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      log(`${signal} again: exiting now`);
+  stopOnSignals({
+    log,
+    timeout: () => settings.resolved.closeTimeout,
+    draining: () => `draining ${machine.workers().length} workers`,
+    // The primary also waits for its workers to exit after their own close.
+    backstopMargin: 10_000,
+    beforeClose: stopWatching,
+    close: (timeout) => Promise.all([machine.close({ timeout }), adminListener?.close()]),
+    force: () => {
       for (const x of machine.workers()) if (x.pid !== undefined) process.kill(x.pid, 'SIGKILL');
-      process.exit(1);
-    }
-    stopping = true;
-    const timeout = settings.resolved.closeTimeout;
-    log(`${signal}: draining ${machine.workers().length} workers (up to ${timeout} ms; send it again to exit at once)`);
-    stopWatching();
-    const backstop = setTimeout(() => {
-      log('drain did not finish in time: exiting');
-      process.exit(1);
-    }, timeout + 10_000);
-    backstop.unref();
-    Promise.all([machine.close({ timeout }), adminListener?.close()]).then(
-      () => {
-        log('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log(`error while stopping: ${(err as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+    },
+  });
 }

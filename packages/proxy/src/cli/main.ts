@@ -15,6 +15,7 @@ import { applyReload, planReload, runningAfter } from './reload';
 import { watchConfig } from './watch';
 import { runClusterMode } from './cluster-mode';
 import { describeListenError } from './listen-error';
+import { stopOnSignals } from './stop-signals';
 
 const log = (line: string): void => void process.stderr.write(`switchboard: ${line}\n`);
 
@@ -67,36 +68,14 @@ async function run(argv: readonly string[]): Promise<void> {
   const stopWatching = settings.file === undefined ? () => undefined : watchConfig(settings.file, () => reload('file changed'), log);
   process.on('SIGHUP', () => reload('SIGHUP'));
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      log(`${signal} again: exiting now`);
-      process.exit(1);
-    }
-    stopping = true;
-    const timeout = settings.resolved.closeTimeout;
-    log(`${signal}: draining (up to ${timeout} ms; send it again to exit at once)`);
-    stopWatching();
-    // A backstop past closeTimeout: close() gives up on stragglers itself, this only guards a hang.
-    const backstop = setTimeout(() => {
-      log('drain did not finish in time: exiting');
-      process.exit(1);
-    }, timeout + 5000);
-    backstop.unref();
-    const adminClosed = adminListener?.close() ?? Promise.resolve();
-    Promise.all([proxy.close({ timeout }), adminClosed]).then(
-      () => {
-        log('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log(`error while stopping: ${(err as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals({
+    log,
+    timeout: () => settings.resolved.closeTimeout,
+    draining: () => 'draining',
+    backstopMargin: 5000,
+    beforeClose: stopWatching,
+    close: (timeout) => Promise.all([proxy.close({ timeout }), adminListener?.close()]),
+  });
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminHandler, AdminOptions } from '../admin/admin-router';
 import { BearerAuth } from '../admin/auth';
 import { AdminHttpError, onlyKeys, optionalInteger, optionalString, readJsonObject } from '../admin/json-body';
+import { matchBackendPath } from '../admin/backend-path';
 import { backendView, connectionView } from '../admin/views';
 import { DEFAULT_ROUTE } from '../connection-table';
 import { InvalidOptionError } from '../errors';
@@ -172,16 +173,8 @@ export function createClusterAdminHandler(cluster: Cluster, options: AdminOption
       if (method === 'POST') return addBackend(cluster, req, limit);
       throw new AdminHttpError(405, 'use GET or POST');
     }
-    const match = /^\/api\/backends\/([^/]+)(?:\/(drain|undrain|weight))?$/.exec(path);
-    if (match !== null) {
-      let id: string;
-      try {
-        id = decodeURIComponent(match[1]!);
-      } catch {
-        throw new AdminHttpError(400, 'backend id is not valid percent-encoding');
-      }
-      return backendAction(cluster, id, match[2], method, url.searchParams, req, limit);
-    }
+    const backend = matchBackendPath(path);
+    if (backend !== undefined) return backendAction(cluster, backend.id, backend.action, method, url.searchParams, req, limit);
     throw new AdminHttpError(404, 'no such route (a cluster primary serves /metrics, /api/backends, /api/connections and /api/workers)');
   };
 
