@@ -85,7 +85,6 @@ async function runPrimary(args: CliArgs, first: Settings, log: Log): Promise<voi
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const n = settings.resolved.backends.length;
   const w = machine.workers().length;
-  process.stdout.write(`switchboard listening on http://${host}:${address.port} (${n} backend${n === 1 ? '' : 's'}, ${settings.options.strategy ?? 'round-robin'}, ${w} worker${w === 1 ? '' : 's'}${adminNote})\n`);
 
   const reload = (why: string): void => {
     let next: Settings;
@@ -131,4 +130,7 @@ async function runPrimary(args: CliArgs, first: Settings, log: Log): Promise<voi
       for (const x of machine.workers()) if (x.pid !== undefined) process.kill(x.pid, 'SIGKILL');
     },
   });
+  // The ready line comes last: whoever reads it (a test, a supervisor) may send SIGHUP at once, and a SIGHUP
+  // before its handler is installed would end the process.
+  process.stdout.write(`switchboard listening on http://${host}:${address.port} (${n} backend${n === 1 ? '' : 's'}, ${settings.options.strategy ?? 'round-robin'}, ${w} worker${w === 1 ? '' : 's'}${adminNote})\n`);
 }

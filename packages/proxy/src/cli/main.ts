@@ -52,7 +52,6 @@ async function run(argv: readonly string[]): Promise<void> {
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const n = settings.resolved.backends.length;
-  process.stdout.write(`switchboard listening on http://${host}:${address.port} (${n} backend${n === 1 ? '' : 's'}, ${settings.options.strategy ?? 'round-robin'}${adminNote})\n`);
 
   const reload = (why: string): void => {
     let next: Settings;
@@ -76,6 +75,9 @@ async function run(argv: readonly string[]): Promise<void> {
     beforeClose: stopWatching,
     close: (timeout) => Promise.all([proxy.close({ timeout }), adminListener?.close()]),
   });
+  // The ready line comes last: whoever reads it (a test, a supervisor) may send SIGHUP at once, and a SIGHUP
+  // before its handler is installed would end the process.
+  process.stdout.write(`switchboard listening on http://${host}:${address.port} (${n} backend${n === 1 ? '' : 's'}, ${settings.options.strategy ?? 'round-robin'}${adminNote})\n`);
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {
