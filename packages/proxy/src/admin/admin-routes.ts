@@ -62,8 +62,17 @@ export function listConnections(proxy: Proxy, query: URLSearchParams, defaultPag
   return { status: 200, body: { total: matching.length, offset, limit, connections: matching.slice(offset, offset + limit) } };
 }
 
-/** `POST /api/backends` with `{ url, id?, weight?, maxConnections? }`. @internal */
-export async function addBackend(proxy: Proxy, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
+/** A new backend as `POST /api/backends` describes it. @internal */
+export interface BackendBody {
+  readonly route: string;
+  readonly spec: { readonly url: string; readonly id?: string; readonly weight?: number; readonly maxConnections?: number };
+}
+
+/**
+ * Reads and checks the body of `POST /api/backends`: `{ url, id?, weight?, maxConnections?, route? }`. Shared by a
+ * proxy's admin and a cluster primary's, so both refuse the same bodies with the same messages. @internal
+ */
+export async function readBackendBody(req: IncomingMessage, bodyLimit: number): Promise<BackendBody> {
   const body = await readJsonObject(req, bodyLimit);
   onlyKeys(body, ['url', 'id', 'weight', 'maxConnections', 'route']);
   const route = optionalString(body, 'route', 256) ?? DEFAULT_ROUTE;
@@ -72,9 +81,16 @@ export async function addBackend(proxy: Proxy, req: IncomingMessage, bodyLimit: 
   const id = optionalString(body, 'id', 256);
   const weight = optionalInteger(body, 'weight', 1, 1_000_000);
   const maxConnections = optionalInteger(body, 'maxConnections', 1);
+  return { route, spec: { url, ...(id !== undefined && { id }), ...(weight !== undefined && { weight }), ...(maxConnections !== undefined && { maxConnections }) } };
+}
+
+/** `POST /api/backends` with `{ url, id?, weight?, maxConnections? }`. @internal */
+export async function addBackend(proxy: Proxy, req: IncomingMessage, bodyLimit: number): Promise<JsonAnswer> {
+  const { route, spec } = await readBackendBody(req, bodyLimit);
+  const id = spec.id;
   if (id !== undefined && proxy.backends().some((b) => b.id === id && b.route === route)) throw new AdminHttpError(409, `backend id already in use: ${id}`);
   try {
-    const added = proxy.addBackend({ url, ...(id !== undefined && { id }), ...(weight !== undefined && { weight }), ...(maxConnections !== undefined && { maxConnections }) }, { route });
+    const added = proxy.addBackend(spec, { route });
     return { status: 201, body: { backend: backendView(added, true) } };
   } catch (err) {
     if (err instanceof InvalidOptionError) throw new AdminHttpError(err.message.includes('already in use') ? 409 : err.message.startsWith('no route') ? 404 : 400, err.message);

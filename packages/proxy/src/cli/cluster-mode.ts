@@ -18,7 +18,7 @@ import { CliError, type CliArgs } from './args';
 import { startAdmin, type AdminListener } from './admin';
 import { loadSettings, type Settings } from './config';
 import { describeListenError } from './listen-error';
-import { applyReload, planReload, runningAfter } from './reload';
+import { applyReload, planReload, rereadSettings, runningAfter } from './reload';
 import { watchConfig } from './watch';
 import { stopOnSignals } from './stop-signals';
 
@@ -87,14 +87,10 @@ async function runPrimary(args: CliArgs, first: Settings, log: Log): Promise<voi
   const w = machine.workers().length;
 
   const reload = (why: string): void => {
-    let next: Settings;
-    try {
-      next = loadSettings(args);
-    } catch (err) {
-      return log(`reload (${why}) rejected, still running the previous config: ${(err as Error).message}`);
-    }
-    const plan = planReload(settings, next);
-    settings = runningAfter(settings, next);
+    const reread = rereadSettings(args, settings, why, log);
+    if (reread === undefined) return;
+    const { plan } = reread;
+    settings = reread.settings;
     // The primary has no proxy: it logs the plan once, the workers apply it.
     for (const change of plan.changes) log(`reload (${why}): ${change.describe}`);
     if (plan.restartNeeded.length > 0) log(`reload (${why}): changed, needs a rolling restart (SIGUSR2) to take effect: ${plan.restartNeeded.join(', ')}`);

@@ -11,7 +11,7 @@ import { createProxy, type Proxy } from '../create-proxy';
 import { CliError, parseCliArgs, USAGE } from './args';
 import { startAdmin, type AdminListener } from './admin';
 import { loadSettings, type Settings } from './config';
-import { applyReload, planReload, runningAfter } from './reload';
+import { applyReload, rereadSettings } from './reload';
 import { watchConfig } from './watch';
 import { runClusterMode } from './cluster-mode';
 import { describeListenError } from './listen-error';
@@ -54,15 +54,10 @@ async function run(argv: readonly string[]): Promise<void> {
   const n = settings.resolved.backends.length;
 
   const reload = (why: string): void => {
-    let next: Settings;
-    try {
-      next = loadSettings(args);
-    } catch (err) {
-      return log(`reload (${why}) rejected, still running the previous config: ${(err as Error).message}`);
-    }
-    const plan = planReload(settings, next);
-    settings = runningAfter(settings, next);
-    applyReload(proxy, plan, why, log);
+    const reread = rereadSettings(args, settings, why, log);
+    if (reread === undefined) return;
+    settings = reread.settings;
+    applyReload(proxy, reread.plan, why, log);
   };
   const stopWatching = settings.file === undefined ? () => undefined : watchConfig(settings.file, () => reload('file changed'), log);
   process.on('SIGHUP', () => reload('SIGHUP'));

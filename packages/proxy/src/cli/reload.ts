@@ -9,7 +9,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Proxy } from '../create-proxy';
 import type { BackendSpec, ProxyOptions } from '../options';
 import { resolveOptions, type ResolvedBackendSpec } from '../resolve-options';
-import type { Settings } from './config';
+import { loadSettings, type Settings } from './config';
+import type { CliArgs } from './args';
 import { DEFAULT_ROUTE } from '../connection-table';
 import { resolveRoutes } from '../routing/resolve-routes';
 
@@ -168,4 +169,21 @@ export function applyReload(proxy: Proxy, plan: ReloadPlan, why: string, log: (l
   }
   if (plan.restartNeeded.length > 0) log(`reload (${why}): changed, needs a restart to take effect: ${plan.restartNeeded.join(', ')}`);
   if (plan.changes.length === 0 && plan.restartNeeded.length === 0) log(`reload (${why}): no changes`);
+}
+
+/**
+ * Reads the config again for a reload (`why`: SIGHUP, file changed). A file that no longer loads is logged and
+ * changes nothing; otherwise the plan and the settings that run from now on. Shared by the single process and the
+ * cluster primary, so both refuse and report a bad file alike.
+ * @internal
+ */
+export function rereadSettings(args: CliArgs, running: Settings, why: string, log: (line: string) => void): { plan: ReloadPlan; settings: Settings } | undefined {
+  let next: Settings;
+  try {
+    next = loadSettings(args);
+  } catch (err) {
+    log(`reload (${why}) rejected, still running the previous config: ${(err as Error).message}`);
+    return undefined;
+  }
+  return { plan: planReload(running, next), settings: runningAfter(running, next) };
 }

@@ -8,8 +8,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminHandler, AdminOptions } from '../admin/admin-router';
 import { BearerAuth } from '../admin/auth';
-import { AdminHttpError, onlyKeys, optionalInteger, optionalString, readJsonObject } from '../admin/json-body';
+import { AdminHttpError, onlyKeys, optionalInteger, readJsonObject } from '../admin/json-body';
 import { matchBackendPath } from '../admin/backend-path';
+import { readBackendBody } from '../admin/admin-routes';
 import { backendView, connectionView } from '../admin/views';
 import { DEFAULT_ROUTE } from '../connection-table';
 import { InvalidOptionError } from '../errors';
@@ -114,15 +115,7 @@ async function backendAction(cluster: Cluster, id: string, action: string | unde
 }
 
 async function addBackend(cluster: Cluster, req: IncomingMessage, limit: number): Promise<Answer> {
-  const body = await readJsonObject(req, limit);
-  onlyKeys(body, ['url', 'id', 'weight', 'maxConnections', 'route']);
-  const route = optionalString(body, 'route', 256) ?? DEFAULT_ROUTE;
-  const url = optionalString(body, 'url');
-  if (url === undefined) throw new AdminHttpError(400, '"url" is required');
-  const id = optionalString(body, 'id', 256);
-  const weight = optionalInteger(body, 'weight', 1, 1_000_000);
-  const maxConnections = optionalInteger(body, 'maxConnections', 1);
-  const spec = { url, ...(id !== undefined && { id }), ...(weight !== undefined && { weight }), ...(maxConnections !== undefined && { maxConnections }) };
+  const { route, spec } = await readBackendBody(req, limit);
   return change(() => cluster.addBackend(spec, { route }), { status: 201, body: { backend: { ...spec, route } } });
 }
 
